@@ -1,0 +1,67 @@
+"""The tcp check: connect, optionally send a string and match the reply
+against a regular expression (relayd's check_tcp with send/expect)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from agent.checks.base import (
+    OK,
+    CheckError,
+    Params,
+    Result,
+    Target,
+    as_regex,
+    as_str,
+    drop,
+    register,
+    shorten,
+)
+
+# How much of the reply an expect pattern may need before we give up on it.
+MAX_REPLY = 64 * 1024
+
+_ESCAPE = re.compile(r"\\(r|n|t|\\|x[0-9A-Fa-f]{2})")
+_SIMPLE = {"r": "\r", "n": "\n", "t": "\t", "\\": "\\"}
+
+
+def unescape(text: str) -> bytes:
+    r"""The send string as bytes; \r \n \t \\ and \xHH let a one-line config carry CRLF."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return _SIMPLE.get(code) or chr(int(code[1:], 16))
+
+    return _ESCAPE.sub(one, text).encode("latin-1", errors="replace")
+
+
+async def expect_reply(reader: asyncio.StreamReader, pattern: re.Pattern[str]) -> None:
+    """Read until the reply matches pattern; the peer closing first is a failure."""
+    data = b""
+    while len(data) < MAX_REPLY:
+        chunk = await reader.read(4096)
+        if not chunk:
+            got = f"got {shorten(data)!r}" if data else "connection closed without a reply"
+            raise CheckError(f"expected /{pattern.pattern}/, {got}")
+        data += chunk
+        if pattern.search(data.decode("latin-1")):
+            return
+    raise CheckError(f"expected /{pattern.pattern}/, got {shorten(data)!r}")
+
+
+@register("tcp")
+async def check_tcp(target: Target, params: Params, timeout: float) -> Result:
+    """Connect (the kernel picks the source port), then send and expect if configured."""
+    send = as_str(params, "send")
+    expect = as_regex(params, "expect")
+    reader, writer = await asyncio.open_connection(target.address, target.port)
+    try:
+        if send:
+            writer.write(unescape(send))
+            await writer.drain()
+        if expect is not None:
+            await expect_reply(reader, expect)
+    finally:
+        drop(writer)
+    return OK
