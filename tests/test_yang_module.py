@@ -33,11 +33,6 @@ def test_pyang_strict_is_clean():
     assert (res.returncode, res.stdout + res.stderr) == (0, "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyang --lint: 'must' not in canonical order (RFC 7950 sec. 14) at 7 places; "
-    "remove this mark once the module is reordered",
-)
 def test_pyang_lint_is_clean():
     res = _pyang("--lint")
     assert (res.returncode, res.stdout + res.stderr) == (0, "")
