@@ -1,0 +1,178 @@
+"""The interactive lbsh line editor on an ssh channel: prompt_toolkit fed from a pipe,
+drawing through a VT100 output that writes to the channel, with resize and `?` help."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import threading
+from typing import Any
+
+import paramiko
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.application.current import create_app_session
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.output.vt100 import Vt100_Output
+from prompt_toolkit.shortcuts import CompleteStyle
+
+log = logging.getLogger("reflex.ssh.term")
+
+# A channel has no pty line discipline to add carriage returns.
+_BARE_LF = re.compile(r"(?<!\r)\n")
+DEFAULT_SIZE = (80, 24)
+# Words that end an interactive session, as in a login shell.
+LOGOUT_WORDS = frozenset({"exit", "quit", "logout"})
+
+
+class ChannelStdout:
+    """A stdout-like object that writes text to a channel; send errors after the
+    client has gone are swallowed and remembered."""
+
+    encoding = "utf-8"
+
+    def __init__(self, chan: paramiko.Channel, *, crlf: bool) -> None:
+        self._chan = chan
+        self._crlf = crlf
+        self.broken = False
+
+    def write(self, data: str) -> int:
+        if self.broken or not data:
+            return len(data)
+        text = _BARE_LF.sub("\r\n", data) if self._crlf else data
+        try:
+            self._chan.sendall(text.encode("utf-8", "replace"))
+        except (OSError, EOFError, paramiko.SSHException):
+            self.broken = True
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+    def isatty(self) -> bool:
+        # prompt_toolkit only asks the terminal for its cursor position on a tty
+        return True
+
+
+def usable_size(width: int, height: int) -> tuple[int, int]:
+    """A pty of 0x0 (`ssh -tt` with piped input) is drawn as 80x24."""
+    if width <= 0 or height <= 0:
+        return DEFAULT_SIZE
+    return width, height
+
+
+class TerminalSession:
+    """One interactive lbsh session on a channel with a pty. run() blocks the calling
+    (worker) thread until the user logs out or the client goes away."""
+
+    def __init__(self, chan: paramiko.Channel, *, term: str, width: int, height: int) -> None:
+        self._chan = chan
+        self._term = term or "vt100"
+        # without a size from the client, cursor position requests would go unanswered
+        self._cpr = width > 0 and height > 0
+        self._size = usable_size(width, height)
+        self._stdout = ChannelStdout(chan, crlf=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._prompt: PromptSession | None = None
+
+    def write(self, text: str) -> None:
+        """Output of a statement, between prompts."""
+        self._stdout.write(text)
+
+    def resize(self, width: int, height: int) -> None:
+        """Called from the transport thread on a window-change request."""
+        self._size = usable_size(width, height)
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the session loop has just ended
+            loop.call_soon_threadsafe(self._redraw)
+
+    def _redraw(self) -> None:
+        app = self._prompt.app if self._prompt else None
+        if app is not None and app.is_running:
+            app._on_resize()  # what prompt_toolkit's own ssh server calls on resize
+
+    def _get_size(self) -> Size:
+        return Size(rows=self._size[1], columns=self._size[0])
+
+    def run(self, interp: Any) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            with create_pipe_input() as pipe:
+                pump = threading.Thread(target=self._pump, args=(pipe,), daemon=True,
+                                        name=f"lbsh-input-{self._chan.get_id()}")
+                pump.start()
+                output = Vt100_Output(self._stdout, self._get_size, term=self._term,
+                                      enable_cpr=self._cpr)
+                with create_app_session(input=pipe, output=output):
+                    self._loop = loop
+                    loop.run_until_complete(self._main(interp))
+        finally:
+            self._loop = None
+            loop.close()
+
+    def _pump(self, pipe: Any) -> None:
+        """Copy what the client types into the prompt's input until the channel ends."""
+        while True:
+            try:
+                data = self._chan.recv(4096)
+            except (OSError, EOFError, paramiko.SSHException):
+                data = b""
+            if not data:
+                break
+            try:
+                pipe.send_bytes(data)
+            except (OSError, ValueError):
+                return  # the session has ended and closed its input
+        # the prompt sees end of input and raises EOFError
+        with contextlib.suppress(OSError):
+            pipe.close()
+
+    def _bindings(self, interp: Any) -> KeyBindings:
+        kb = KeyBindings()
+
+        @kb.add("?")
+        def _help(event: Any) -> None:
+            buf = event.current_buffer
+            before = buf.document.text_before_cursor
+            if before.count('"') % 2 or "#" in before:
+                buf.insert_text("?")  # inside a quoted string or a comment it is text
+                return
+            try:
+                text = interp.help_next(before)
+            except Exception:
+                log.exception("help_next failed")
+                return
+            if text:
+                run_in_terminal(lambda: self.write(text if text.endswith("\n") else text + "\n"),
+                                render_cli_done=True)
+
+        return kb
+
+    async def _main(self, interp: Any) -> None:
+        self._prompt = PromptSession(
+            completer=interp.completer(),
+            complete_while_typing=False,
+            complete_style=CompleteStyle.READLINE_LIKE,
+            key_bindings=self._bindings(interp),
+            history=InMemoryHistory(),
+        )
+        while not self._stdout.broken:
+            try:
+                line = await self._prompt.prompt_async(interp.prompt)
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            if line.strip() in LOGOUT_WORDS:
+                break
+            interp.run_line(line)
+
+
+__all__ = ["TerminalSession", "ChannelStdout", "usable_size"]
