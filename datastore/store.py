@@ -396,6 +396,8 @@ class Session:
             ds._check_expiry()
             ds._check_lock(self, "commit")
             new, touched = self._rebased()
+            if new is not ds.running and etree.tostring(new) == etree.tostring(ds.running):
+                new = ds.running  # edits that cancel out
             if new is ds.running:
                 if check_only:
                     return None
