@@ -38,7 +38,7 @@ def _describe(exc: BaseException, timeout: float) -> str:
     elif isinstance(exc, asyncio.IncompleteReadError):
         text = "connection closed by peer"
     elif isinstance(exc, ssl.SSLCertVerificationError):
-        text = f"TLS: {exc.verify_message or exc.reason}"
+        text = f"TLS: certificate verify failed: {exc.verify_message or exc.reason}"
     elif isinstance(exc, ssl.SSLError):
         text = f"TLS: {(exc.reason or str(exc)).replace('_', ' ').lower()}"
     elif isinstance(exc, OSError) and exc.strerror:

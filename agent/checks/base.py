@@ -105,10 +105,9 @@ def required(params: Params, key: str, kind: str) -> str:
 
 
 def shorten(data: bytes | str, limit: int = 60) -> str:
-    """Received data made printable and short enough for a one-line message."""
-    text = data.decode("latin-1") if isinstance(data, bytes) else data
-    text = text.strip()
-    shown = repr(text[:limit])[1:-1]
+    """Received data as printable ASCII (\\xHH escapes) short enough for a one-line message."""
+    text = (data.decode("latin-1") if isinstance(data, bytes) else data).strip()
+    shown = "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text[:limit])
     return shown + ("..." if len(text) > limit else "")
 
 
@@ -122,7 +121,7 @@ async def readline(reader: asyncio.StreamReader) -> bytes:
     if not line:
         raise CheckError("connection closed by peer")
     if not line.endswith(b"\n"):
-        raise CheckError(f"connection closed by peer after {shorten(line)!r}")
+        raise CheckError(f"connection closed by peer after '{shorten(line)}'")
     return line.rstrip(b"\r\n")
 
 

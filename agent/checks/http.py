@@ -63,7 +63,7 @@ async def read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
             return headers
         name, sep, value = line.partition(":")
         if not sep:
-            raise CheckError(f"malformed header line {shorten(line)!r}")
+            raise CheckError(f"malformed header line '{shorten(line)}'")
         headers[name.strip().lower()] = value.strip()
     raise CheckError("too many header lines")
 
@@ -76,7 +76,7 @@ async def read_chunked(reader: asyncio.StreamReader) -> bytes:
         try:
             size = int(size_line, 16)
         except ValueError:
-            raise CheckError(f"malformed chunk size {shorten(size_line)!r}") from None
+            raise CheckError(f"malformed chunk size '{shorten(size_line)}'") from None
         if size == 0:
             break
         body += await reader.readexactly(size)
@@ -93,7 +93,7 @@ async def read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> by
         try:
             size = int(length)
         except ValueError:
-            raise CheckError(f"malformed Content-Length {shorten(length)!r}") from None
+            raise CheckError(f"malformed Content-Length '{shorten(length)}'") from None
         return await reader.readexactly(min(size, MAX_BODY))
     return await reader.read(MAX_BODY)
 
@@ -124,7 +124,7 @@ async def get(target: Target, params: Params, tls: bool) -> Result:
         status_line = (await readline(reader)).decode("latin-1")
         parts = status_line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-            raise CheckError(f"malformed status line {shorten(status_line)!r}")
+            raise CheckError(f"malformed status line '{shorten(status_line)}'")
         code = int(parts[1])
         if code != expect_code:
             raise CheckError(f"expected {expect_code}, got {shorten(' '.join(parts[1:]))}")

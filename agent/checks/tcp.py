@@ -37,17 +37,18 @@ def unescape(text: str) -> bytes:
 
 
 async def expect_reply(reader: asyncio.StreamReader, pattern: re.Pattern[str]) -> None:
-    """Read until the reply matches pattern; the peer closing first is a failure."""
+    """The first reply must match pattern: a reply is all that came up to a line end
+    (or the peer closing), so a banner split over segments still counts as one."""
     data = b""
     while len(data) < MAX_REPLY:
         chunk = await reader.read(4096)
-        if not chunk:
-            got = f"got {shorten(data)!r}" if data else "connection closed without a reply"
-            raise CheckError(f"expected /{pattern.pattern}/, {got}")
         data += chunk
-        if pattern.search(data.decode("latin-1")):
+        if chunk and pattern.search(data.decode("latin-1")):
             return
-    raise CheckError(f"expected /{pattern.pattern}/, got {shorten(data)!r}")
+        if not chunk or b"\n" in data:
+            break
+    got = f"got '{shorten(data)}'" if data else "connection closed without a reply"
+    raise CheckError(f"expected /{pattern.pattern}/, {got}")
 
 
 @register("tcp")
