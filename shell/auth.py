@@ -1,5 +1,5 @@
 """Who may log in to lbsh over ssh: the users of the running configuration, their
-authorized public keys and bcrypt password hashes, with a delay after each failure."""
+authorized public keys and bcrypt or argon2 password hashes, with a delay after each failure."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import argon2
 import bcrypt
 import paramiko
 
@@ -19,7 +20,7 @@ from datastore import NS
 
 log = logging.getLogger("reflex.ssh.auth")
 
-# Seconds a failed password waits before its answer; it runs in the failing
+# Seconds from a password attempt to its refusal; the wait runs in the failing
 # connection's own transport thread, so other connections are not held up.
 FAIL_DELAY = 1.5
 # Failed attempts (keys offered and refused count too, as in OpenSSH's MaxAuthTries)
@@ -70,6 +71,7 @@ def key_blob(line: str) -> tuple[str, bytes] | None:
         return None
 
 
+_argon2 = argon2.PasswordHasher()
 _dummy_lock = threading.Lock()
 _dummy_hash: bytes | None = None
 
@@ -85,16 +87,22 @@ def _dummy() -> bytes:
 
 
 def check_password_hash(password: str | bytes, hashed: str | None) -> bool:
-    """True when the password matches a bcrypt hash. argon2 hashes are refused:
-    only bcrypt is supported for now."""
+    """True when the password matches a bcrypt or argon2 hash."""
     pw = password.encode() if isinstance(password, str) else password
     if hashed and hashed.startswith("$2"):
         try:
             return bcrypt.checkpw(pw, hashed.encode())
         except ValueError:
             log.warning("unusable bcrypt password hash in configuration")
+    elif hashed and hashed.startswith("$argon2"):
+        try:
+            return _argon2.verify(hashed, pw)
+        except argon2.exceptions.VerifyMismatchError:
+            return False
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            log.warning("unusable argon2 password hash in configuration")
     elif hashed:
-        log.warning("unsupported password hash type in configuration (only bcrypt)")
+        log.warning("unsupported password hash type in configuration")
     bcrypt.checkpw(pw, _dummy())
     return False
 
@@ -134,11 +142,13 @@ class Authenticator:
         return user if found else None
 
     def password(self, name: str, password: str | bytes) -> UserRecord | None:
-        """The user when the password matches their hash; waits fail_delay on a miss."""
+        """The user when the password matches their hash. A miss answers fail_delay
+        after it began, whatever the hash cost, so every miss takes as long."""
+        start = time.monotonic()
         user = self._user(name)
         if check_password_hash(password, user.password_hash if user else None):
             return user
-        time.sleep(self.fail_delay)
+        time.sleep(max(0.0, start + self.fail_delay - time.monotonic()))
         return None
 
 

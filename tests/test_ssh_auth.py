@@ -11,12 +11,14 @@ import stat
 import subprocess
 import threading
 
+import argon2
+import bcrypt
 import paramiko
 import pytest
 from lxml import etree
-from test_ssh_common import Lab, make_keys, running_lab, ssh, ssh_cmd, wait_for
+from test_ssh_common import Lab, make_keys, pub, running_lab, ssh, ssh_cmd, wait_for
 
-from shell.auth import users_from_running
+from shell.auth import check_password_hash, key_blob, users_from_running
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -228,3 +230,29 @@ def test_users_from_running(keys):
     assert users["alice"].password_hash is None
     assert users["olga"].keys == [] and users["olga"].password_hash.startswith("$2b$")
     assert users_from_running(etree.fromstring('<reflex xmlns="urn:reflex:yang:reflex-lb"/>')) == {}
+
+
+def test_password_hashes():
+    b = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode()
+    a = argon2.PasswordHasher(time_cost=1, memory_cost=8192).hash("s3cret")
+    assert check_password_hash("s3cret", b) and not check_password_hash("s3creT", b)
+    assert check_password_hash("s3cret", a) and not check_password_hash("s3creT", a)
+    for broken in ("$2b$04$short", "$argon2id$v=19$garbage", "$1$md5crypt$x", "", None):
+        assert not check_password_hash("s3cret", broken)
+
+
+def test_argon2_password_login(lab):
+    lab.users["olga"].password_hash = argon2.PasswordHasher(time_cost=1).hash("argon-pw")
+    r = _sshpass(lab, "olga", "argon-pw", "whoami")
+    assert (r.returncode, r.stdout) == (0, "olga operator\n"), r.stderr
+    assert _sshpass(lab, "olga", "olga-secret", "whoami").returncode != 0
+
+
+def test_key_blob(keys):
+    line = pub(keys["ecdsa"])
+    kind, blob = key_blob(line)
+    assert kind == "ecdsa-sha2-nistp256"
+    assert blob == paramiko.PKey.from_path(keys["ecdsa"]).asbytes()
+    assert key_blob("ssh-dss AAAAB3NzaC1kc3MAAACBAP") is None
+    assert key_blob("ssh-ed25519 not*base64") is None
+    assert key_blob("ssh-ed25519") is None
