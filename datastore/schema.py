@@ -235,6 +235,22 @@ def compile_type(spec) -> Checker:
     return lambda s: None
 
 
+def _memo(check: Checker, limit: int = 200_000) -> Checker:
+    """Values repeat across list entries (weights, states, ports): check each once."""
+    seen: dict[str, str | None] = {}
+
+    def cached(s: str) -> str | None:
+        try:
+            return seen[s]
+        except KeyError:
+            why = check(s)
+            if len(seen) < limit:
+                seen[s] = why
+            return why
+
+    return cached
+
+
 # ---------------------------------------------------------------- the schema tree
 
 def _xpath(expr: str) -> etree.XPath:
@@ -290,7 +306,7 @@ def _compile(stmt, parent: SNode | None) -> SNode | None:
     if kind in ("leaf", "leaf-list"):
         t = stmt.search_one("type")
         node.type_name = t.arg
-        node.check = compile_type(t.i_type_spec)
+        node.check = _memo(compile_type(t.i_type_spec))
         spec = t.i_type_spec
         while spec is not None and not isinstance(spec, ptypes.EnumTypeSpec):
             spec = getattr(spec, "base", None)
