@@ -21,7 +21,8 @@ class RecordingDriver(Driver):
         self.log: list[tuple[str, ...]] = []
         self.refuse: str | None = None
         self._running: Any = None
-        self._renderer = _renderer(render_as)
+        self._render_as = render_as
+        self._renderer: Driver | None = None
 
     def reconcile(self, running: Any) -> None:
         super().reconcile(running)
@@ -32,6 +33,8 @@ class RecordingDriver(Driver):
         self._running = new
 
     def render(self, running: Any) -> str:
+        if self._renderer is None:
+            self._renderer = _renderer(self._render_as)
         return self._renderer.render(running)
 
     def ruleset(self) -> str:
