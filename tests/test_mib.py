@@ -1,4 +1,4 @@
-"""REFLEX-LB-MIB: smilint-clean SMIv2, resolvable by net-snmp, and the committed pysmi output current."""
+"""REFLEX-LB-MIB: smilint-clean SMIv2, resolved by net-snmp, its committed pysmi output current."""
 
 from __future__ import annotations
 

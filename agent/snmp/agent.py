@@ -1,0 +1,135 @@
+"""SnmpAgent: REFLEX-LB-MIB and the system group served read-only inside reflexd's event loop,
+reconfigured by every commit, with notifications from the operational events."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+
+from lxml import etree
+from pysnmp.carrier.asyncio.dgram import udp, udp6
+from pysnmp.entity import config
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import context
+from pysnmp.proto import rfc1902
+
+from .index import Index
+from .mib import load_mib
+from .tables import Context, build_index, q
+from .traps import Notifier, targets_of
+from .v2c import CommunityServer, FastUdp6Transport, FastUdpTransport, Network
+from .v3 import Responder, User, set_users, users_of
+
+log = logging.getLogger("reflex.snmp")
+
+
+def communities_of(running: etree._Element) -> dict[bytes, list[Network] | None]:
+    out: dict[bytes, list[Network] | None] = {}
+    for c in running.iterfind(f"{q('snmp')}/{q('community')}"):
+        source = c.findtext(q("source"))
+        out[c.findtext(q("name")).encode()] = (
+            [ipaddress.ip_network(source, strict=False)] if source else None)
+    return out
+
+
+class SnmpAgent:
+    """The agent of one Datastore: `await start()` in the daemon's loop, `await stop()` to end."""
+
+    def __init__(self, ds, *, listen: str = "127.0.0.1", port: int = 1161,
+                 engine_id: bytes | str | None = None) -> None:
+        self.ds = ds
+        self.listen = listen
+        self.port = port
+        self.engine_id = bytes.fromhex(engine_id) if isinstance(engine_id, str) else engine_id
+        self.index: Index | None = None
+        self.users: dict[str, User] = {}
+        self.enabled = True
+        self.server = CommunityServer()
+        self.engine: SnmpEngine | None = None
+        self.notifier: Notifier | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._transport = None
+        self._running = False
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        kw = {}
+        if self.engine_id:
+            kw["snmpEngineID"] = rfc1902.OctetString(self.engine_id)
+        self.engine = engine = SnmpEngine(**kw)
+        self.mib = load_mib(engine.get_mib_builder())
+        self.ctx = Context(self.mib, time.monotonic())
+        v6 = ipaddress.ip_address(self.listen).version == 6
+        sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.listen, self.port))
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        transport_cls = FastUdp6Transport if v6 else FastUdpTransport
+        self._transport = transport_cls(self.server).open_server_mode(sock=sock)
+        config.add_transport(engine, udp6.SNMP_UDP6_DOMAIN if v6 else udp.SNMP_UDP_DOMAIN,
+                             self._transport)
+        Responder(engine, context.SnmpContext(engine), self)
+        self.notifier = Notifier(engine, self)
+        self._running = True
+        self._configure(self.ds.running)
+        self.ds.subscribe_commit(self._on_commit)
+        self.ds.operational.subscribe(self._on_event)
+        self.notifier.start()
+        await self._transport._lport  # the endpoint exists once this resolves
+        log.info("snmp: listening on %s port %d", self.listen, self.port)
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        self.ds.operational.unsubscribe(self._on_event)
+        await self.notifier.stop()
+        self.engine.close_dispatcher()
+
+    # -- configuration
+
+    def _configure(self, running: etree._Element) -> None:
+        snmp = running.find(q("snmp"))
+        self.enabled = snmp is None or snmp.findtext(q("enabled")) != "false"
+        self.index = build_index(self.ctx, running, self.ds.operational, self.ds.last_commit())
+        users = users_of(running)
+        set_users(self.engine, self.users, users)
+        self.users = users
+        self.server.communities = communities_of(running)
+        self.server.enabled = self.enabled
+        self.server.index = self.index
+        self.notifier.configure(targets_of(running), users)
+
+    def _on_commit(self, old: etree._Element, new: etree._Element) -> None:
+        if not self._running:
+            return
+        if not self._on_loop():
+            self._loop.call_soon_threadsafe(self._on_commit, old, new)
+            return
+        try:
+            self._configure(new)
+        except Exception:
+            # the commit stands; the agent keeps answering with what it had
+            log.exception("snmp: cannot apply the new configuration")
+
+    def _on_event(self, kind: str, data: dict) -> None:
+        if not self._running:
+            return
+        if not self._on_loop():
+            self._loop.call_soon_threadsafe(self._on_event, kind, data)
+            return
+        self.notifier.on_event(kind, data)
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False

@@ -1,0 +1,256 @@
+"""What the agent serves: the system group and REFLEX-LB-MIB's scalars and tables, as an Index
+built from the running configuration and read live from the operational state."""
+
+from __future__ import annotations
+
+import ipaddress
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+
+from lxml import etree
+
+from datastore import NS
+from datastore.operational import CarpState, MemberState, Operational, PoolState, ServiceState
+
+from . import ber
+from .index import Index, IndexBuilder
+from .mib import Mib
+
+TCP, UDP = 6, 17
+SYS_SERVICES = 4 + 8 + 64  # network, end-to-end and application layers (RFC 3418)
+
+
+def version() -> str:
+    try:
+        return metadata.version("reflex")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def text(elem: etree._Element | None, path: str, default: str = "") -> str:
+    if elem is None:
+        return default
+    v = elem.findtext(path)
+    return default if v is None else v
+
+
+def name_index(name: str) -> tuple[int, ...]:
+    """A string index as SMIv2 encodes a non-IMPLIED OCTET STRING: length, then the octets."""
+    raw = name.encode("utf-8")
+    return (len(raw), *raw)
+
+
+def address_index(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[int, ...]:
+    raw = addr.packed
+    return (1 if addr.version == 4 else 2, len(raw), *raw)
+
+
+def camel(label: str) -> str:
+    """YANG enum label to the MIB's: round-robin -> roundRobin, MASTER -> master."""
+    head, *rest = label.lower().split("-")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+@dataclass
+class Context:
+    """What the agent knows besides the datastore: when it started, and the MIB."""
+
+    mib: Mib
+    started: float  # time.monotonic() at agent start
+
+
+def _ticks(ctx: Context) -> bytes:
+    return ber.integer(int((time.monotonic() - ctx.started) * 100) & 0xFFFFFFFF, ber.TIMETICKS)
+
+
+def build_index(ctx: Context, running: etree._Element, op: Operational,
+                last_commit: dict | None) -> Index:
+    mib = ctx.mib
+    o = mib.oid
+    b = IndexBuilder()
+    s0 = (0,)
+    device = running.find(q("device"))
+    snmp = running.find(q("snmp"))
+    truth = {True: ber.integer(mib.enum("TruthValue", "true")),
+             False: ber.integer(mib.enum("TruthValue", "false"))}
+
+    # system group (RFC 3418)
+    b.static(o("sysDescr"), s0, ber.octets(
+        f"Reflex {version()} load-sharing appliance agent, "
+        f"{platform.system()} {platform.release()} {platform.machine()}"))
+    b.static(o("sysObjectID"), s0, ber.oid(o("reflexLbMIB")))
+    b.live(o("sysUpTime"), s0, _ticks, ctx)
+    b.static(o("sysContact"), s0, ber.octets(text(snmp, q("contact"))))
+    b.static(o("sysName"), s0, ber.octets(text(device, q("hostname"), "reflex")))
+    b.static(o("sysLocation"), s0, ber.octets(text(snmp, q("location"))))
+    b.static(o("sysServices"), s0, ber.integer(SYS_SERVICES))
+    b.static(o("sysORLastChange"), s0, ber.integer(0, ber.TIMETICKS))
+
+    services = running.findall(f"{q('services')}/{q('service')}")
+    pools = running.findall(f"{q('pools')}/{q('pool')}")
+    groups = running.findall(f"{q('carp')}/{q('group')}")
+    member_count = sum(len(p.findall(q("member"))) for p in pools)
+
+    # scalars
+    lc = last_commit or {}
+    b.static(o("reflexAgentVersion"), s0, ber.octets(version()))
+    b.live(o("reflexAgentUptime"), s0, _ticks, ctx)
+    b.static(o("reflexLastCommitId"), s0, ber.integer(int(lc.get("id") or 0), ber.GAUGE32))
+    b.static(o("reflexLastCommitTime"), s0, ber.date_and_time(float(lc.get("time") or 0)))
+    b.static(o("reflexLastCommitUser"), s0, ber.octets(str(lc.get("user") or "")))
+    b.static(o("reflexLastCommitComment"), s0, ber.octets(str(lc.get("comment") or "")))
+    b.static(o("reflexServiceCount"), s0, ber.integer(len(services), ber.GAUGE32))
+    b.static(o("reflexPoolCount"), s0, ber.integer(len(pools), ber.GAUGE32))
+    b.static(o("reflexMemberCount"), s0, ber.integer(member_count, ber.GAUGE32))
+    b.live(o("reflexMembersUp"), s0, _members_up, op)
+
+    # services
+    pool_of = {p.findtext(q("service")): p.findtext(q("name")) for p in pools}
+    svc_port: dict[str, int] = {}
+    for svc in services:
+        name = svc.findtext(q("name"))
+        idx = name_index(name)
+        addr = ipaddress.ip_address(svc.findtext(q("address")))
+        port = int(svc.findtext(q("port")))
+        svc_port[name] = port
+        b.static(o("reflexServiceAddressType"), idx, ber.integer(address_index(addr)[0]))
+        b.static(o("reflexServiceAddress"), idx, ber.octets(addr.packed))
+        b.static(o("reflexServiceProtocol"), idx,
+                 ber.integer(UDP if text(svc, q("protocol"), "tcp") == "udp" else TCP))
+        b.static(o("reflexServicePort"), idx, ber.integer(port, ber.GAUGE32))
+        b.static(o("reflexServiceSticky"), idx, truth[text(svc, q("sticky")) == "true"])
+        b.static(o("reflexServiceReflect"), idx, truth[text(svc, q("reflect")) == "true"])
+        b.static(o("reflexServiceAlgorithm"), idx, ber.integer(
+            mib.enum("reflexServiceAlgorithm", camel(text(svc, q("algorithm"), "round-robin")))))
+        b.static(o("reflexServicePool"), idx, ber.octets(pool_of.get(name, "")))
+        for col, field, tag in (("reflexServicePackets", "packets", ber.COUNTER64),
+                                ("reflexServiceBytes", "bytes", ber.COUNTER64),
+                                ("reflexServiceConnections", "connections", ber.COUNTER64),
+                                ("reflexServiceStates", "states", ber.GAUGE32)):
+            b.live(o(col), idx, _service_field, (op, name, field, tag))
+
+    # pools and their members
+    status_enc = {s: ber.integer(mib.enum("reflexMemberOperStatus", s.lower()))
+                  for s in ("UP", "DOWN", "UNKNOWN")}
+    admin = {label: ber.integer(v) for label, v in mib.enums["reflexMemberAdminState"].items()}
+    for pool in pools:
+        pname = pool.findtext(q("name"))
+        pidx = name_index(pname)
+        members = pool.findall(q("member"))
+        b.static(o("reflexPoolService"), pidx, ber.octets(pool.findtext(q("service"))))
+        b.static(o("reflexPoolMemberCount"), pidx, ber.integer(len(members), ber.GAUGE32))
+        b.live(o("reflexPoolMembersUp"), pidx, _pool_up, (op, pname))
+        b.live(o("reflexPoolEmpty"), pidx, _pool_empty, (op, pname, truth))
+        b.live(o("reflexPoolLastChange"), pidx, _pool_since, (op, pname))
+        default_port = svc_port.get(pool.findtext(q("service")), 0)
+        for m in members:
+            address = m.findtext(q("address"))
+            idx = pidx + address_index(ipaddress.ip_address(address))
+            key = (op, pname, address)
+            b.static(o("reflexMemberPort"), idx,
+                     ber.integer(int(text(m, q("port"), str(default_port))), ber.GAUGE32))
+            b.static(o("reflexMemberWeight"), idx,
+                     ber.integer(int(text(m, q("weight"), "1")), ber.GAUGE32))
+            b.static(o("reflexMemberAdminState"), idx, admin[text(m, q("admin-state"), "enabled")])
+            b.live(o("reflexMemberOperStatus"), idx, _member_status, (key, status_enc))
+            b.live(o("reflexMemberLastChange"), idx, _member_since, key)
+            b.live(o("reflexMemberLastCheck"), idx, _member_time, (key, "last_check"))
+            b.live(o("reflexMemberLastResult"), idx, _member_text, (key, "last_result"))
+            b.live(o("reflexMemberError"), idx, _member_text, (key, "error"))
+            b.live(o("reflexMemberChecks"), idx, _member_count, (key, "checks", ber.COUNTER64))
+            b.live(o("reflexMemberFailures"), idx, _member_count,
+                   (key, "failures", ber.COUNTER64))
+            b.live(o("reflexMemberTransitions"), idx, _member_count,
+                   (key, "transitions", ber.COUNTER32))
+
+    # CARP groups
+    carp_enc = {s: ber.integer(mib.enum("reflexCarpState", s.lower()))
+                for s in ("INIT", "BACKUP", "MASTER")}
+    for g in groups:
+        gname = g.findtext(q("name"))
+        idx = (int(g.findtext(q("vhid"))),)
+        b.static(o("reflexCarpName"), idx, ber.octets(gname))
+        b.static(o("reflexCarpInterface"), idx, ber.octets(text(g, q("interface"))))
+        b.live(o("reflexCarpState"), idx, _carp_state, (op, gname, carp_enc))
+        b.live(o("reflexCarpLastChange"), idx, _carp_since, (op, gname))
+    return b.build()
+
+
+# live encoders: each takes the argument stored in its index entry. Missing state reads as
+# the operational document shows it (datastore.operational.Operational.document).
+
+def _members_up(op: Operational) -> bytes:
+    return ber.integer(sum(1 for st in op.members().values() if st.status == "UP"), ber.GAUGE32)
+
+
+def _service_field(arg) -> bytes:
+    op, name, field, tag = arg
+    st = op.service(name) or ServiceState()
+    v = getattr(st, field)
+    return ber.integer(v & (0xFFFFFFFFFFFFFFFF if tag == ber.COUNTER64 else 0xFFFFFFFF), tag)
+
+
+def _pool(op: Operational, name: str) -> PoolState:
+    return op.pool(name) or PoolState(since=op.started)
+
+
+def _pool_up(arg) -> bytes:
+    return ber.integer(_pool(*arg).members_up, ber.GAUGE32)
+
+
+def _pool_empty(arg) -> bytes:
+    op, name, truth = arg
+    return truth[bool(_pool(op, name).empty)]
+
+
+def _pool_since(arg) -> bytes:
+    return ber.date_and_time(_pool(*arg).since)
+
+
+def _member(key) -> MemberState:
+    op, pool, address = key
+    return op.member(pool, address) or MemberState(since=op.started)
+
+
+def _member_status(arg) -> bytes:
+    key, enc = arg
+    return enc.get(_member(key).status, enc["UNKNOWN"])
+
+
+def _member_since(key) -> bytes:
+    return ber.date_and_time(_member(key).since)
+
+
+def _member_time(arg) -> bytes:
+    key, field = arg
+    return ber.date_and_time(getattr(_member(key), field))
+
+
+def _member_text(arg) -> bytes:
+    key, field = arg
+    return ber.octets(getattr(_member(key), field).encode("utf-8", "replace")[:255])
+
+
+def _member_count(arg) -> bytes:
+    key, field, tag = arg
+    mask = 0xFFFFFFFFFFFFFFFF if tag == ber.COUNTER64 else 0xFFFFFFFF
+    return ber.integer(getattr(_member(key), field) & mask, tag)
+
+
+def _carp(op: Operational, name: str) -> CarpState:
+    return op.carp(name) or CarpState(since=op.started)
+
+
+def _carp_state(arg) -> bytes:
+    op, name, enc = arg
+    return enc.get(_carp(op, name).state, enc["INIT"])
+
+
+def _carp_since(arg) -> bytes:
+    return ber.date_and_time(_carp(*arg).since)
