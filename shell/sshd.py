@@ -35,6 +35,8 @@ LOGIN_GRACE = 60.0
 REQUEST_WAIT = 30.0
 # How often the accept loops look at the stop flag.
 POLL = 0.5
+# Connections served at once, logged in or not; more are closed on arrival.
+MAX_CONNECTIONS = 100
 
 
 def load_or_create_host_key(path: Path) -> paramiko.PKey:
@@ -174,7 +176,8 @@ class SshServer:
                  users: Callable[[], dict[str, UserRecord]], host_key_path: Path,
                  listen: str = "127.0.0.1", port: int = 2222,
                  interpreter_factory: Callable[..., Any] | None = None,
-                 fail_delay: float = FAIL_DELAY, max_auth_tries: int = MAX_AUTH_TRIES) -> None:
+                 fail_delay: float = FAIL_DELAY, max_auth_tries: int = MAX_AUTH_TRIES,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         if interpreter_factory is None:
             from shell.interp import Interpreter
             interpreter_factory = Interpreter
@@ -182,6 +185,7 @@ class SshServer:
         self._users = users
         self._auth = Authenticator(users, fail_delay=fail_delay)
         self._max_tries = max_auth_tries
+        self._max_connections = max_connections
         self._interp = interpreter_factory
         self.host_key_path = Path(host_key_path)
         self.listen = listen
@@ -192,6 +196,7 @@ class SshServer:
         self._transports: set[paramiko.Transport] = set()
         self._threads: set[threading.Thread] = set()
         self._sessions = 0
+        self._connections = 0
 
     @property
     def session_count(self) -> int:
@@ -260,30 +265,43 @@ class SshServer:
                 continue
             except OSError:
                 break
-            conn.settimeout(None)
             peer = f"{addr[0]} port {addr[1]}"
+            with self._lock:
+                full = self._connections >= self._max_connections
+                if not full:
+                    self._connections += 1
+            if full:
+                log.warning("too many connections, refused %s", peer)
+                conn.close()
+                continue
+            conn.settimeout(None)
+            # notice clients that vanished without closing their connection
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             self._spawn(self._serve_connection, conn, peer, key, name=f"ssh-conn {peer}")
 
     def _serve_connection(self, conn: socket.socket, peer: str, key: paramiko.PKey) -> None:
-        t = paramiko.Transport(conn)
-        t.local_version = "SSH-2.0-reflexd"
-        t.add_server_key(key)
-        handler = _Handler(self._auth, t, peer, self._max_tries)
-        with self._lock:
-            self._transports.add(t)
         try:
-            if self._stopping.is_set():
-                return
-            try:
-                t.start_server(server=handler)
-            except (paramiko.SSHException, EOFError, OSError) as e:
-                log.info("ssh negotiation with %s failed: %s", peer, e)
-                return
-            self._run_transport(t, handler, peer)
-        finally:
-            t.close()
+            t = paramiko.Transport(conn)
+            t.local_version = "SSH-2.0-reflexd"
+            t.add_server_key(key)
+            handler = _Handler(self._auth, t, peer, self._max_tries)
             with self._lock:
-                self._transports.discard(t)
+                self._transports.add(t)
+            try:
+                if self._stopping.is_set():
+                    return
+                t.start_server(server=handler)
+                self._run_transport(t, handler, peer)
+            except (paramiko.SSHException, EOFError, OSError) as e:
+                log.info("ssh connection from %s ended: %s", peer, e)
+            finally:
+                t.close()
+                with self._lock:
+                    self._transports.discard(t)
+        finally:
+            conn.close()
+            with self._lock:
+                self._connections -= 1
 
     def _run_transport(self, t: paramiko.Transport, handler: _Handler, peer: str) -> None:
         deadline = time.monotonic() + LOGIN_GRACE

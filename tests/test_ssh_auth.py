@@ -256,3 +256,24 @@ def test_key_blob(keys):
     assert key_blob("ssh-dss AAAAB3NzaC1kc3MAAACBAP") is None
     assert key_blob("ssh-ed25519 not*base64") is None
     assert key_blob("ssh-ed25519") is None
+
+
+def test_connections_capped(tmp_path, keys):
+    lab = Lab(tmp_path, max_connections=2)
+    lab.add_user("alice", "admin", [keys["ed25519"]])
+    lab.server.start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", lab.port), timeout=10) for _ in range(2)]
+        try:
+            for s in held:
+                assert s.recv(100).startswith(b"SSH-2.0-reflexd")
+            with socket.create_connection(("127.0.0.1", lab.port), timeout=10) as extra:
+                assert extra.recv(100) == b""  # closed on arrival, no banner
+        finally:
+            for s in held:
+                s.close()
+        # once those are gone, logins work again
+        wait_for(lambda: ssh(lab.port, "alice", keys["ed25519"], "whoami").returncode == 0,
+                 what="a free connection slot")
+    finally:
+        lab.server.stop()
