@@ -26,8 +26,10 @@ async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 
 async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Accept and hang up straight away."""
-    writer.close()
+    """Accept and hang up straight away (a FIN: a reset would race with the client's data)."""
+    writer.write_eof()
+    while await reader.read(4096):
+        pass
 
 
 def slow(reply: bytes, delay: float = 30.0) -> StreamHandler:
