@@ -370,7 +370,8 @@ class SshServer:
             with ch.lock:
                 terminal = TerminalSession(chan, term=ch.term, width=ch.width, height=ch.height)
                 ch.terminal = terminal
-            interp = self._interp(api, write=terminal.write, interactive=True)
+            interp = self._interp(api, write=terminal.write, interactive=True,
+                                  read_secret=terminal.read_secret)
             terminal.run(interp)
             return 0
         except Exception:

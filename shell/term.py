@@ -26,8 +26,6 @@ log = logging.getLogger("reflex.ssh.term")
 # A channel has no pty line discipline to add carriage returns.
 _BARE_LF = re.compile(r"(?<!\r)\n")
 DEFAULT_SIZE = (80, 24)
-# Words that end an interactive session, as in a login shell.
-LOGOUT_WORDS = frozenset({"exit", "quit", "logout"})
 
 
 class ChannelStdout:
@@ -155,6 +153,20 @@ class TerminalSession:
 
         return kb
 
+    def read_secret(self, text: str) -> str:
+        """Ask for a secret without echo, from the thread running a statement; "" when
+        the user gives up (Ctrl-C, Ctrl-D)."""
+        loop = self._loop
+        if loop is None:
+            return ""
+        try:
+            return asyncio.run_coroutine_threadsafe(self._ask_secret(text), loop).result()
+        except (KeyboardInterrupt, EOFError):
+            return ""
+
+    async def _ask_secret(self, text: str) -> str:
+        return await PromptSession(is_password=True).prompt_async(text)
+
     async def _main(self, interp: Any) -> None:
         self._prompt = PromptSession(
             completer=interp.completer(),
@@ -163,16 +175,15 @@ class TerminalSession:
             key_bindings=self._bindings(interp),
             history=InMemoryHistory(),
         )
-        while not self._stdout.broken:
+        while not self._stdout.broken and not getattr(interp, "finished", False):
             try:
                 line = await self._prompt.prompt_async(interp.prompt)
             except KeyboardInterrupt:
                 continue
             except EOFError:
                 break
-            if line.strip() in LOGOUT_WORDS:
-                break
-            interp.run_line(line)
+            # in a thread, so this loop can still ask for a password the statement needs
+            await asyncio.to_thread(interp.run_line, line)
 
 
 __all__ = ["TerminalSession", "ChannelStdout", "usable_size"]

@@ -84,9 +84,12 @@ class EchoInterpreter:
 
     WORDS = ["status", "service", "show", "commit"]
 
-    def __init__(self, api: FakeApi, *, write: Callable[[str], None], interactive: bool):
+    def __init__(self, api: FakeApi, *, write: Callable[[str], None], interactive: bool,
+                 read_secret: Callable[[str], str] | None = None):
         self.api, self.write, self.interactive = api, write, interactive
+        self.read_secret = read_secret or (lambda text: "")
         self.prompt = f"{api.user}@stub> "
+        self.finished = False
 
     def run_line(self, line: str) -> bool:
         line = line.strip()
@@ -95,7 +98,13 @@ class EchoInterpreter:
         if line.startswith("fail"):
             self.write(f"ERROR: {line}\n")
             return False
-        if line == "whoami":
+        if line in ("exit", "quit"):
+            self.finished = True
+        elif line == "secret":
+            first = self.read_secret("New password: ")
+            self.write(f"secret of {len(first)} characters, same again: "
+                       f"{self.read_secret('Again: ') == first}\n")
+        elif line == "whoami":
             self.write(f"{self.api.user} {self.api.role}\n")
         elif line == "size":
             size = get_app_session().output.get_size()
