@@ -194,7 +194,7 @@ class Tmux:
         self._tmux("send-keys", "-t", self.name, *(["-l"] if literal else []), *keys)
 
     def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", self.name)
+        return self._tmux("capture-pane", "-p", "-S", "-500", "-t", self.name)
 
     def wait_screen(self, text: str, timeout: float = 20.0) -> str:
         last = ""
