@@ -362,15 +362,15 @@ class SshServer:
             return 1
         try:
             if ch.command is not None:
-                interp = self._interp(api, write=out.write, interactive=False)
+                interp = self._interp(api, write=out.write_line, interactive=False)
                 return interp.run_batch(ch.command.splitlines())
             if not ch.pty:
-                interp = self._interp(api, write=out.write, interactive=False)
+                interp = self._interp(api, write=out.write_line, interactive=False)
                 return interp.run_batch(_lines(chan))
             with ch.lock:
                 terminal = TerminalSession(chan, term=ch.term, width=ch.width, height=ch.height)
                 ch.terminal = terminal
-            interp = self._interp(api, write=terminal.write, interactive=True,
+            interp = self._interp(api, write=terminal.write_line, interactive=True,
                                   read_secret=terminal.read_secret)
             terminal.run(interp)
             return 0

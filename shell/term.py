@@ -49,6 +49,10 @@ class ChannelStdout:
             self.broken = True
         return len(data)
 
+    def write_line(self, line: str) -> None:
+        """The interpreter's output: one line at a time, without its newline."""
+        self.write(line + "\n")
+
     def flush(self) -> None:
         """Nothing is buffered here."""
 
@@ -79,8 +83,11 @@ class TerminalSession:
         self._prompt: PromptSession | None = None
 
     def write(self, text: str) -> None:
-        """Output of a statement, between prompts."""
         self._stdout.write(text)
+
+    def write_line(self, line: str) -> None:
+        """A line of a statement's output (written between prompts)."""
+        self._stdout.write_line(line)
 
     def resize(self, width: int, height: int) -> None:
         """Called from the transport thread on a window-change request."""

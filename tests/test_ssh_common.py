@@ -80,7 +80,8 @@ class FakeApi:
 
 class EchoInterpreter:
     """A stand-in lbsh: echoes statements, fails on `fail ...`, reports the terminal
-    size the session's output believes in, and completes a few words."""
+    size the session's output believes in, and completes a few words. Like the real
+    one, it writes a line at a time without the newline."""
 
     WORDS = ["status", "service", "show", "commit"]
 
@@ -96,21 +97,21 @@ class EchoInterpreter:
         if not line or line.startswith("#"):
             return True
         if line.startswith("fail"):
-            self.write(f"ERROR: {line}\n")
+            self.write(f"ERROR: {line}")
             return False
         if line in ("exit", "quit"):
             self.finished = True
         elif line == "secret":
             first = self.read_secret("New password: ")
             self.write(f"secret of {len(first)} characters, same again: "
-                       f"{self.read_secret('Again: ') == first}\n")
+                       f"{self.read_secret('Again: ') == first}")
         elif line == "whoami":
-            self.write(f"{self.api.user} {self.api.role}\n")
+            self.write(f"{self.api.user} {self.api.role}")
         elif line == "size":
             size = get_app_session().output.get_size()
-            self.write(f"size {size.columns}x{size.rows}\n")
+            self.write(f"size {size.columns}x{size.rows}")
         else:
-            self.write(f"echo: {line}\n")
+            self.write(f"echo: {line}")
         return True
 
     def run_batch(self, lines: Iterable[str]) -> int:
@@ -123,7 +124,7 @@ class EchoInterpreter:
         return WordCompleter(self.WORDS)
 
     def help_next(self, text_before_cursor: str) -> str:
-        return "Possible completions:\n  status   show state\n  service  define a service\n"
+        return "Possible completions:\n  status   show state\n  service  define a service"
 
 
 class Lab:
