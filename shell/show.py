@@ -1,0 +1,212 @@
+"""`show configuration`: a configuration tree printed as the lbsh statements that rebuild it,
+or as XML, with every secret leaf (rlb:secret in the YANG module) shown as ********.
+
+Run back as a batch on the same device the statements change nothing (a masked secret keeps
+its current value); on a fresh device each masked secret must be typed in first."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import shlex
+
+from lxml import etree
+
+from datastore.schema import load_schema
+
+from .checkspec import CHECK_LEAVES, CHECK_WORDS
+from .context import q, xp
+from .kinds import MASK
+
+
+@functools.cache
+def secret_paths() -> frozenset[str]:
+    return frozenset(n.path for n in load_schema().secrets())
+
+
+def word(value: str) -> str:
+    return value if value == MASK else shlex.quote(value)
+
+
+class _Out:
+    def __init__(self, mask: bool):
+        self.mask = mask
+        self.lines: list[str] = []
+
+    def val(self, elem, path: str, schema_path: str) -> str | None:
+        text = elem.findtext("/".join(q(p) for p in path.split("/")))
+        if text is None:
+            return None
+        if self.mask and schema_path in secret_paths():
+            return MASK
+        return word(text)
+
+    def add(self, *parts: str | None) -> None:
+        self.lines.append(" ".join(p for p in parts if p))
+
+
+def statements(root: etree._Element, mask: bool = True) -> list[str]:
+    o = _Out(mask)
+    _device(root, o)
+    _services(root, o)
+    _pools(root, o)
+    _carp(root, o)
+    _snmp(root, o)
+    _users(root, o)
+    return o.lines
+
+
+def _device(root, o: _Out) -> None:
+    dev = root.find(q("device"))
+    if dev is None:
+        return
+    d = "/reflex/device"
+    if (h := o.val(dev, "hostname", d + "/hostname")) is not None:
+        o.add("hostname", h)
+    for side in ("external", "internal"):
+        if (v := o.val(dev, f"interface/{side}", f"{d}/interface/{side}")) is not None:
+            o.add("interface", side, v)
+    if (v := o.val(dev, "internal-net", d + "/internal-net")) is not None:
+        o.add("internal net", v)
+    if (v := o.val(dev, "internal-gw", d + "/internal-gw")) is not None:
+        o.add("internal gw", v)
+    if (v := o.val(dev, "external-address", d + "/external-address")) is not None:
+        o.add("external address", v)
+
+
+def _services(root, o: _Out) -> None:
+    s = "/reflex/services/service"
+    for svc in xp(root, "rlb:services/rlb:service"):
+        name = word(svc.findtext(q("name")))
+        o.add("service", name, "is", o.val(svc, "address", s + "/address"),
+              svc.findtext(q("protocol")) or "tcp", o.val(svc, "port", s + "/port"),
+              "sticky" if svc.findtext(q("sticky")) == "true" else None,
+              "reflect" if svc.findtext(q("reflect")) == "true" else None)
+        timeout = svc.findtext(q("sticky-timeout"))
+        if timeout is not None and svc.findtext(q("sticky")) == "true":
+            o.add("service", name, "sticky timeout", timeout)
+        if (algo := svc.findtext(q("algorithm"))) is not None:
+            o.add("service", name, "algorithm", algo)
+        check = svc.find(q("check"))
+        if check is not None:
+            _check(name, check, o)
+
+
+def _check(name: str, check, o: _Out) -> None:
+    kind = check.findtext(q("type"))
+    if kind is None:
+        o.add(f"# service {name} has check parameters but no check type")
+        return
+    family = "http" if kind == "https" else kind
+    parts = ["service", name, "check", kind]
+    for ph, leaf in CHECK_LEAVES.items():
+        if "/" in leaf and leaf.split("/")[0] != family:
+            continue
+        v = o.val(check, leaf, f"/reflex/services/service/check/{leaf}")
+        if v is None:
+            continue
+        if ph == "verify-tls":
+            if v == "true":
+                parts.append("verify-tls")
+            continue
+        parts += [CHECK_WORDS[ph], v]
+    o.add(*parts)
+
+
+def _pools(root, o: _Out) -> None:
+    m = "/reflex/pools/pool/member"
+    for pool in xp(root, "rlb:pools/rlb:pool"):
+        name = word(pool.findtext(q("name")))
+        o.add("pool", name, "for", word(pool.findtext(q("service")) or ""))
+        for member in xp(pool, "rlb:member"):
+            addr = member.findtext(q("address"))
+            port, weight = o.val(member, "port", m + "/port"), o.val(member, "weight",
+                                                                     m + "/weight")
+            o.add("add", addr, "to", name, "port" if port else None, port,
+                  "weight" if weight else None, weight)
+            state = member.findtext(q("admin-state"))
+            if state is not None:
+                verb = {"enabled": "enable", "disabled": "disable", "drain": "drain"}[state]
+                o.add(verb, addr, "in", name)
+
+
+def _carp(root, o: _Out) -> None:
+    g = "/reflex/carp/group"
+    for grp in xp(root, "rlb:carp/rlb:group"):
+        parts = ["carp group", word(grp.findtext(q("name"))), "vhid", grp.findtext(q("vhid")),
+                 "on", word(grp.findtext(q("interface")) or "")]
+        for addr in xp(grp, "rlb:address/text()"):
+            parts += ["address", addr]
+        for leaf in ("advskew", "advbase", "password"):
+            if (v := o.val(grp, leaf, f"{g}/{leaf}")) is not None:
+                parts += [leaf, v]
+        preempt = grp.findtext(q("preempt"))
+        if preempt is not None:
+            parts.append("preempt" if preempt == "true" else "nopreempt")
+        for p in xp(grp, "rlb:demote-on-empty/text()"):
+            parts += ["demote-on-empty", word(p)]
+        o.add(*parts)
+    carp = root.find(q("carp"))
+    if carp is not None and (v := carp.findtext(q("sync-interface"))) is not None:
+        o.add("carp sync-interface", word(v))
+    for peer in xp(root, "rlb:carp/rlb:peer"):
+        port = peer.findtext(q("port"))
+        o.add("carp peer", word(peer.findtext(q("name"))), "address",
+              peer.findtext(q("address")), "port" if port else None, port)
+
+
+def _snmp(root, o: _Out) -> None:
+    snmp = root.find(q("snmp"))
+    if snmp is None:
+        return
+    enabled = snmp.findtext(q("enabled"))
+    if enabled is not None:
+        o.add("snmp", "enable" if enabled == "true" else "disable")
+    for leaf in ("contact", "location"):
+        if (v := snmp.findtext(q(leaf))) is not None:
+            o.add("snmp", leaf, word(v))
+    for com in xp(snmp, "rlb:community"):
+        src = com.findtext(q("source"))
+        o.add("snmp community", word(com.findtext(q("name"))), "from" if src else None, src)
+    u = "/reflex/snmp/user"
+    for user in xp(snmp, "rlb:user"):
+        parts = ["snmp user", word(user.findtext(q("name"))), "auth",
+                 user.findtext(q("auth-protocol")) or "sha-256",
+                 o.val(user, "auth-password", u + "/auth-password") or "''"]
+        if user.findtext(q("security-level")) == "auth-priv":
+            parts += ["priv", "aes", o.val(user, "priv-password", u + "/priv-password") or "''"]
+        o.add(*parts)
+    t = "/reflex/snmp/trap-target"
+    for trap in xp(snmp, "rlb:trap-target"):
+        port = trap.findtext(q("port"))
+        parts = ["snmp trap", word(trap.findtext(q("name"))), "to", trap.findtext(q("address")),
+                 "port" if port else None, port]
+        if trap.findtext(q("version")) == "v3":
+            parts += ["v3 user", word(trap.findtext(q("user")) or "")]
+        else:
+            parts += ["v2c community", o.val(trap, "community", t + "/community") or "''"]
+        if trap.findtext(q("notify-type")) == "inform":
+            parts.append("inform")
+        o.add(*parts)
+
+
+def _users(root, o: _Out) -> None:
+    for user in xp(root, "rlb:users/rlb:user"):
+        name = word(user.findtext(q("name")))
+        o.add("user", name, "role", user.findtext(q("role")) or "operator")
+        for k in xp(user, "rlb:ssh-key/text()"):
+            o.add("user", name, "key", shlex.quote(k))
+        h = o.val(user, "password-hash", "/reflex/users/user/password-hash")
+        if h is not None:
+            o.add("user", name, "password-hash", h)
+
+
+def masked_xml(root: etree._Element) -> str:
+    """The document as indented XML, secrets masked."""
+    doc = copy.deepcopy(root)
+    for path in secret_paths():
+        steps = "/".join(f"rlb:{p}" for p in path.strip("/").split("/")[1:])
+        for elem in xp(doc, steps):
+            elem.text = MASK
+    etree.indent(doc, space="  ")
+    return etree.tostring(doc, encoding="unicode")
