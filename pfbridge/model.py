@@ -147,6 +147,11 @@ class Config:
     device: Device = field(default_factory=Device)
     services: dict[str, Service] = field(default_factory=dict, hash=False)
     pools: dict[str, Pool] = field(default_factory=dict, hash=False)
+    # service name -> pool name, so that lookups stay O(1) with 10,000 services.
+    _pool_of: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pool_of", {p.service: p.name for p in self.pools.values()})
 
     @classmethod
     def from_running(cls, root: Any) -> Config:
@@ -170,10 +175,8 @@ class Config:
         return cls(device=device, services=services, pools=pools)
 
     def pool_for_service(self, name: str) -> Pool | None:
-        for pool in self.pools.values():
-            if pool.service == name:
-                return pool
-        return None
+        pool = self._pool_of.get(name)
+        return self.pools[pool] if pool is not None else None
 
     def service_of_pool(self, name: str) -> Service | None:
         pool = self.pools.get(name)

@@ -160,6 +160,10 @@ class PfDriver(Driver):
         self._pfctl("-a", self.anchor, "-f", "-", stdin=text)
 
     def _replace(self, pool: str, addresses: frozenset[str]) -> None:
+        if not addresses:
+            # `-T replace` wants at least one address: an emptied table is flushed.
+            self._pfctl("-a", self.anchor, "-t", pool, "-T", "flush")
+            return
         self._pfctl("-a", self.anchor, "-t", pool, "-T", "replace",
                     *sorted(addresses, key=address_key))
 

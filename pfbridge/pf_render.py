@@ -1,5 +1,9 @@
 """pf.conf text of a configuration, in FreeBSD's classic dialect (rdr/nat, as in the paper's
-Fig. 3 and Fig. 4) or OpenBSD's (>= 4.7: pass in ... rdr-to, match out ... nat-to)."""
+Fig. 3 and Fig. 4) or OpenBSD's (>= 4.7: pass in ... rdr-to, match out ... nat-to).
+
+PF has no maps from (address, port) to a pool, so this is one rdr rule a service, as in the
+paper: PF's skip steps help, but a packet's cost grows with the services; a member change
+is still one table entry."""
 
 from __future__ import annotations
 

@@ -201,8 +201,8 @@ def test_commit_of_members_only_replaces_changed_tables(pfctl):
     off = "<admin-state>disabled</admin-state>"
     d.apply(None, running(smtp3, LDAP, member_extra={"192.168.1.2": off, "192.168.1.3": off}))
     assert pfctl.argvs() == [
-        ["-a", "reflex", "-t", "ldap_pool", "-T", "replace"],
-        ["-a", "reflex", "-t", "mx_pool", "-T", "replace"],
+        ["-a", "reflex", "-t", "ldap_pool", "-T", "flush"],
+        ["-a", "reflex", "-t", "mx_pool", "-T", "flush"],
     ]
 
 
@@ -258,12 +258,12 @@ def test_refused_table_change_undoes_the_tables_already_changed(pfctl):
     d.member_up("ldap_pool", "192.168.1.2")
     pfctl.calls()
     disabled = {"192.168.1.2": "<admin-state>disabled</admin-state>"}
-    pfctl.fail(args="-t mx_pool -T replace", message="pfctl: Operation not permitted")
+    pfctl.fail(args="-t mx_pool -T flush", message="pfctl: Operation not permitted")
     with pytest.raises(ApplyError, match="Operation not permitted"):
         d.apply(None, running(SMTP, LDAP, member_extra=disabled))
     assert [(c["argv"], c["failed"]) for c in pfctl.calls()] == [
-        (["-a", "reflex", "-t", "ldap_pool", "-T", "replace"], False),
-        (["-a", "reflex", "-t", "mx_pool", "-T", "replace"], True),
+        (["-a", "reflex", "-t", "ldap_pool", "-T", "flush"], False),
+        (["-a", "reflex", "-t", "mx_pool", "-T", "flush"], True),
         (["-a", "reflex", "-t", "ldap_pool", "-T", "replace", "192.168.1.2"], False),
     ]
     assert d.live("ldap_pool") == {"192.168.1.2"}
