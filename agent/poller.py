@@ -1,0 +1,211 @@
+"""The poller's scheduler: one asyncio task per pool member that checks it once an interval at
+a stable phase of its own, re-planned from running after every commit; results go to the
+action handler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from agent.actions import ActionHandler, Key, Wanted
+from agent.checks import Target, run_check
+from datastore import NS
+from pfbridge.driver import Driver
+from pfbridge.model import Config, Service
+
+log = logging.getLogger("reflex.poller")
+
+# Leaves of Service.check that belong to the check container itself, not to the type's.
+_COMMON = ("port", "interval", "timeout", "rise", "fall")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one member's task runs; the task is restarted only when this changes."""
+
+    kind: str
+    address: str
+    port: int
+    interval: float  # seconds
+    timeout: float  # seconds
+    params: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything running asks of the poller."""
+
+    members: dict[Key, Wanted]
+    probes: dict[Key, Probe]  # members of check type none have none
+    pools: dict[str, str]  # pool -> service
+    services: set[str]
+    groups: set[str]
+
+
+def _params(service: Service, hostname: str) -> tuple[tuple[str, Any], ...]:
+    params = {k.replace("_", "-"): v for k, v in service.check.items() if k not in _COMMON}
+    if service.check_type == "smtp":
+        # YANG: EHLO gives the device host name unless helo-name says otherwise.
+        params.setdefault("helo-name", hostname)
+    return tuple(sorted(params.items()))
+
+
+def plan(running: etree._Element | None) -> Plan:
+    """Read running into the members, probes, pools, services and CARP groups to keep."""
+    config = Config.from_running(running)
+    members: dict[Key, Wanted] = {}
+    probes: dict[Key, Probe] = {}
+    pools: dict[str, str] = {}
+    param_cache: dict[str, tuple[tuple[str, Any], ...]] = {}
+    for pool in config.pools.values():
+        pools[pool.name] = pool.service
+        service = config.services.get(pool.service)
+        if service is None:  # validation forbids it; a pool without a service checks nothing
+            continue
+        check = service.check
+        kind = service.check_type
+        if service.name not in param_cache:
+            param_cache[service.name] = _params(service, config.device.hostname)
+        for m in pool.members:
+            key = (pool.name, m.address)
+            members[key] = Wanted(service.name, m.admin_state == "enabled", int(check["rise"]),
+                                  int(check["fall"]), kind != "none")
+            if kind == "none":
+                continue
+            port = check.get("port") or m.port or service.port
+            probes[key] = Probe(kind, m.address, int(port), check["interval"] / 1000.0,
+                                check["timeout"] / 1000.0, param_cache[service.name])
+    groups = set()
+    if running is not None:
+        groups = {g.text.strip() for g in running.iterfind(
+            f"{{{NS}}}carp/{{{NS}}}group/{{{NS}}}name") if g.text}
+    return Plan(members, probes, pools, set(config.services), groups)
+
+
+def phase(key: Key, interval: float) -> float:
+    """The member's offset in its interval: stable across runs, spread evenly over members."""
+    return zlib.crc32(f"{key[0]}\0{key[1]}".encode()) / 2**32 * interval
+
+
+def _default_concurrency() -> int:
+    # Every running check holds a socket; leave most descriptors to the rest of the daemon.
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(16, min(1024, soft // 4))
+
+
+class Poller:
+    """Health checks of every member of every pool in running."""
+
+    def __init__(self, ds: Any, driver: Driver, *, optimistic: bool = False,
+                 concurrency: int | None = None) -> None:
+        self.ds = ds
+        self.actions = ActionHandler(ds.operational, driver, optimistic=optimistic)
+        self.concurrency = concurrency or _default_concurrency()
+        self._tasks: dict[Key, tuple[Probe, asyncio.Task]] = {}
+        self._retired: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self._limit: asyncio.Semaphore | None = None
+        self._subscribed = False
+        self._running = False
+
+    async def start(self) -> None:
+        """Plan from running and follow its commits."""
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self._limit = asyncio.Semaphore(self.concurrency)
+        self._running = True
+        if not self._subscribed:
+            self.ds.subscribe_commit(self._on_commit)
+            self._subscribed = True
+        self._replan(self.ds.running)
+
+    async def stop(self) -> None:
+        """Cancel every check task and wait for them to end."""
+        self._running = False
+        tasks = [task for _, task in self._tasks.values()] + list(self._retired)
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._retired.clear()
+
+    def tasks(self) -> dict[Key, asyncio.Task]:
+        """The running check task of each checked member."""
+        return {key: task for key, (_, task) in self._tasks.items()}
+
+    # --- planning ---------------------------------------------------------------------
+
+    def _on_commit(self, old: etree._Element, new: etree._Element) -> None:
+        if not self._running or self._loop is None:
+            return
+        if threading.get_ident() == self._thread:
+            self._replan(new)
+        else:
+            # A commit made outside the daemon's loop: plan where the tasks live.
+            self._loop.call_soon_threadsafe(self._replan, new)
+
+    def _replan(self, running: etree._Element) -> None:
+        if not self._running:
+            return
+        started = time.perf_counter()
+        p = plan(running)
+        stopped = 0
+        for key, (probe, task) in list(self._tasks.items()):
+            if p.probes.get(key) != probe:
+                del self._tasks[key]
+                task.cancel()
+                self._retired.add(task)
+                task.add_done_callback(self._retired.discard)
+                stopped += 1
+        self.actions.plan(p.members, p.pools)
+        self.ds.operational.forget(set(p.members), set(p.pools), p.services, p.groups)
+        started_tasks = 0
+        for key, probe in p.probes.items():
+            if key not in self._tasks:
+                task = self._loop.create_task(self._run(key, probe))
+                self._tasks[key] = (probe, task)
+                started_tasks += 1
+        log.info("planned %d members (%d checked): %d checks started, %d stopped, in %.1f ms",
+                 len(p.members), len(p.probes), started_tasks, stopped,
+                 (time.perf_counter() - started) * 1000)
+
+    # --- one member's task ------------------------------------------------------------
+
+    async def _run(self, key: Key, probe: Probe) -> None:
+        loop = asyncio.get_running_loop()
+        target = Target(probe.address, probe.port)
+        params = dict(probe.params)
+        interval = probe.interval
+        offset = phase(key, interval)
+        now = loop.time()
+        due = now - (now % interval) + offset
+        if due < now:
+            due += interval
+        assert self._limit is not None
+        while True:
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            async with self._limit:
+                result = await run_check(probe.kind, target, params, probe.timeout)
+            try:
+                self.actions.result(key, result, time.time())
+            except Exception:
+                # A bug in one result's handling must not end this member's checks.
+                log.exception("pool %s member %s: handling a check result failed", *key)
+            due += interval
+            now = loop.time()
+            if due <= now:
+                # The check outlasted its interval: skip the slots it missed, keep the phase.
+                due += ((now - due) // interval + 1) * interval
