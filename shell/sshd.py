@@ -194,9 +194,9 @@ class SshServer:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._transports: set[paramiko.Transport] = set()
-        self._threads: set[threading.Thread] = set()
         self._sessions = 0
         self._connections = 0
+        self._acceptor: threading.Thread | None = None
 
     @property
     def session_count(self) -> int:
@@ -220,10 +220,12 @@ class SshServer:
         self._sock = sock
         self.port = sock.getsockname()[1]
         self._stopping.clear()
-        self._spawn(self._accept_loop, key, name="ssh-accept")
+        self._acceptor = self._spawn(self._accept_loop, key, name="ssh-accept")
         log.info("ssh listening on %s port %d", self.listen, self.port)
 
     def stop(self) -> None:
+        """Close the listener and every connection. Sessions then end by themselves; this
+        does not wait for them, as their API calls may need the caller's own event loop."""
         self._stopping.set()
         if self._sock is not None:
             self._sock.close()
@@ -232,29 +234,21 @@ class SshServer:
             transports = list(self._transports)
         for t in transports:
             t.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with self._lock:
-                threads = [t for t in self._threads if t is not threading.current_thread()]
-            if not threads:
-                break
-            threads[0].join(max(0.0, deadline - time.monotonic()))
+        if self._acceptor is not None and self._acceptor is not threading.current_thread():
+            self._acceptor.join(POLL * 4)
+        self._acceptor = None
         log.info("ssh server stopped")
 
-    def _spawn(self, target: Callable[..., None], *args: Any, name: str) -> None:
+    def _spawn(self, target: Callable[..., None], *args: Any, name: str) -> threading.Thread:
         def run() -> None:
             try:
                 target(*args)
             except Exception:
                 log.exception("%s failed", name)
-            finally:
-                with self._lock:
-                    self._threads.discard(threading.current_thread())
 
         thread = threading.Thread(target=run, name=name, daemon=True)
-        with self._lock:
-            self._threads.add(thread)
         thread.start()
+        return thread
 
     def _accept_loop(self, key: paramiko.PKey) -> None:
         sock = self._sock

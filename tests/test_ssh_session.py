@@ -200,7 +200,8 @@ def test_stop_ends_live_sessions(tmp_path, keys):
             lab.server.stop()
             c.wait(timeout=30)
             assert c.returncode != 0
-            assert lab.apis[0].closed
+            wait_for(lambda: lab.apis[0].closed, what="api closed")
+            wait_for(lambda: lab.server.session_count == 0, what="session to end")
         finally:
             if c.poll() is None:
                 c.kill()
