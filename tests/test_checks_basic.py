@@ -4,13 +4,14 @@ raises, one-line messages, string parameters), and the none, script and tcp chec
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 from pathlib import Path
 
 import pytest
 from pyang import context, repository
 from servers import misbehaving
-from servers.loopback import TcpServer, free_port
+from servers.loopback import TcpServer, UdpServer, free_port
 
 from agent.checks import DEFAULTS, Result, Target, kinds, run_check
 
@@ -185,3 +186,36 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_many_concurrent_checks_leave_no_descriptors_open(tmp_path):
+    """A poller runs checks side by side for hours: none may leak a socket or a pipe."""
+    hang = script(tmp_path, "hang.sh", "sleep 30\n")
+
+    async def many(silent_port: int, open_port: int, udp_port: int) -> list[Result]:
+        jobs = []
+        for _ in range(20):
+            jobs.append(run_check("tcp", Target("127.0.0.1", silent_port), {"expect": "x"}, 0.3))
+            jobs.append(run_check("http", Target("127.0.0.1", silent_port), {}, 0.3))
+            jobs.append(run_check("smtp", Target("127.0.0.1", open_port), {}, 0.3))
+            jobs.append(run_check("dns", Target("127.0.0.1", udp_port),
+                                  {"query-name": "www.reflex.test"}, 0.3))
+        jobs.append(run_check("script", Target("127.0.0.1", 1), {"path": hang}, 0.3))
+        jobs.append(run_check("tcp", Target("127.0.0.1", open_port), {}, 0.3))
+        before = len(os.listdir("/proc/self/fd"))
+        results = await asyncio.gather(*jobs)
+        await asyncio.sleep(0.1)  # closing a transport completes on the next loop turns
+        # Counted while the loop lives: at its end asyncio would close leftovers for us.
+        assert len(os.listdir("/proc/self/fd")) <= before
+        return results
+
+    with (
+        TcpServer(misbehaving.silent) as silent,
+        TcpServer(misbehaving.close_at_once) as closing,
+        UdpServer(lambda data: None) as udp,
+    ):
+        results = asyncio.run(many(silent.port, closing.port, udp.port))
+    assert [r for r in results if r.ok] == [Result(True, "ok")]
+    assert {r.message for r in results if not r.ok} == {
+        "timeout after 0.3 s", "connection closed by peer"
+    }
