@@ -55,11 +55,25 @@ def default_state_dir() -> Path:
     return Path(base) / "reflex"
 
 
+CAP_NET_ADMIN = 12
+
+
+def may_admin_network() -> bool:
+    """Whether this process holds CAP_NET_ADMIN (root, or a unit granting it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_NET_ADMIN & 1)
+    except (OSError, ValueError):
+        pass
+    return os.geteuid() == 0
+
+
 def default_driver() -> str:
     """nftables when this process may use it, else the recording driver (no kernel)."""
     from ctypes.util import find_library
 
-    if os.geteuid() == 0 and (find_library("nftables") or shutil.which("nft")):
+    if may_admin_network() and (find_library("nftables") or shutil.which("nft")):
         return "nft"
     return "recording"
 
