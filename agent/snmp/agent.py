@@ -4,6 +4,7 @@ reconfigured by every commit, with notifications from the operational events."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -53,6 +54,9 @@ class SnmpAgent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport = None
         self._running = False
+        self._wanted: tuple[etree._Element, dict] | None = None
+        self._builder: asyncio.Task | None = None
+        self.built = 0  # indexes built: lets a caller wait for a commit to show
 
     # -- lifecycle
 
@@ -80,6 +84,7 @@ class SnmpAgent:
         self.notifier = Notifier(engine, self)
         self._running = True
         self._configure(self.ds.running)
+        await self._rebuild()
         self.ds.subscribe_commit(self._on_commit)
         self.ds.operational.subscribe(self._on_event)
         self.notifier.start()
@@ -91,22 +96,45 @@ class SnmpAgent:
             return
         self._running = False
         self.ds.operational.unsubscribe(self._on_event)
+        if self._builder:
+            self._builder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._builder
         await self.notifier.stop()
         self.engine.close_dispatcher()
 
     # -- configuration
 
     def _configure(self, running: etree._Element) -> None:
+        """Credentials and targets now; the index in the background (see _rebuild)."""
         snmp = running.find(q("snmp"))
         self.enabled = snmp is None or snmp.findtext(q("enabled")) != "false"
-        self.index = build_index(self.ctx, running, self.ds.operational, self.ds.last_commit())
+        self._wanted = (running, self.ds.last_commit())
         users = users_of(running)
         set_users(self.engine, self.users, users)
         self.users = users
         self.server.communities = communities_of(running)
         self.server.enabled = self.enabled
-        self.server.index = self.index
         self.notifier.configure(targets_of(running), users)
+
+    async def _rebuild(self) -> None:
+        """Build the index of the latest running configuration in a worker thread.
+
+        A 10,000-member index takes most of a second to build; the old one answers meanwhile
+        and the loop (poller, shell) keeps running. Commits in a burst make one build.
+        """
+        loop = asyncio.get_running_loop()
+        while self._wanted is not None:
+            running, last_commit = self._wanted
+            self._wanted = None
+            index = await loop.run_in_executor(None, build_index, self.ctx, running,
+                                               self.ds.operational, last_commit)
+            self.index = self.server.index = index
+            self.built += 1
+
+    def _schedule_rebuild(self) -> None:
+        if self._builder is None or self._builder.done():
+            self._builder = self._loop.create_task(self._rebuild(), name="snmp-index")
 
     def _on_commit(self, old: etree._Element, new: etree._Element) -> None:
         if not self._running:
@@ -119,6 +147,7 @@ class SnmpAgent:
         except Exception:
             # the commit stands; the agent keeps answering with what it had
             log.exception("snmp: cannot apply the new configuration")
+        self._schedule_rebuild()
 
     def _on_event(self, kind: str, data: dict) -> None:
         if not self._running:

@@ -67,16 +67,15 @@ def octets(value: bytes | str) -> bytes:
     return tlv(OCTET_STRING, value)
 
 
-def oid_content(oid: tuple[int, ...]) -> bytes:
-    if len(oid) < 2:
-        raise BerError("an OID has at least two arcs")
+def arcs_content(arcs: tuple[int, ...]) -> bytes:
+    """Arcs after the first two, encoded: an OID's content is its head's then its tail's."""
     out = bytearray()
-    for i, arc in enumerate((oid[0] * 40 + oid[1], *oid[2:])):
-        if arc < 0 or (i == 0 and oid[0] > 2):
-            raise BerError("bad OID arc")
+    for arc in arcs:
         if arc < 0x80:
             out.append(arc)
             continue
+        if arc < 0:
+            raise BerError("bad OID arc")
         chunk = []
         while arc:
             chunk.append((arc & 0x7F) | 0x80)
@@ -84,6 +83,12 @@ def oid_content(oid: tuple[int, ...]) -> bytes:
         chunk[0] &= 0x7F
         out.extend(reversed(chunk))
     return bytes(out)
+
+
+def oid_content(oid: tuple[int, ...]) -> bytes:
+    if len(oid) < 2 or not 0 <= oid[0] <= 2:
+        raise BerError("bad OID")
+    return arcs_content((oid[0] * 40 + oid[1],)) + arcs_content(oid[2:])
 
 
 def oid(value: tuple[int, ...]) -> bytes:

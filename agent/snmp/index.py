@@ -24,19 +24,30 @@ class IndexBuilder:
     def __init__(self) -> None:
         self._rows: list[tuple[tuple[int, ...], Entry]] = []
         self.objects: set[tuple[int, ...]] = set()
+        # a row's columns share its instance, a column's rows its OID: encode each once
+        self._objs: dict[tuple[int, ...], bytes] = {}
+        self._insts: dict[tuple[int, ...], bytes] = {}
+
+    def _oid(self, obj: tuple[int, ...], inst: tuple[int, ...]) -> bytes:
+        head = self._objs.get(obj)
+        if head is None:
+            head = self._objs[obj] = ber.oid_content(obj)
+            self.objects.add(obj)
+        tail = self._insts.get(inst)
+        if tail is None:
+            if len(self._insts) > 4096:
+                self._insts.clear()
+            tail = self._insts[inst] = ber.arcs_content(inst)
+        return ber.tlv(ber.OID, head + tail)
 
     def static(self, obj: tuple[int, ...], inst: tuple[int, ...], value: bytes) -> None:
         """value is an encoded TLV that stays as it is until the next commit."""
-        name = obj + inst
-        self.objects.add(obj)
-        self._rows.append((name, ber.tlv(ber.SEQUENCE, ber.oid(name) + value)))
+        self._rows.append((obj + inst, ber.tlv(ber.SEQUENCE, self._oid(obj, inst) + value)))
 
     def live(self, obj: tuple[int, ...], inst: tuple[int, ...], encoder: Encoder,
              arg: Any) -> None:
         """encoder(arg) gives the value's TLV whenever the value is read."""
-        name = obj + inst
-        self.objects.add(obj)
-        self._rows.append((name, (ber.oid(name), encoder, arg)))
+        self._rows.append((obj + inst, (self._oid(obj, inst), encoder, arg)))
 
     def build(self) -> Index:
         self._rows.sort(key=lambda r: r[0])

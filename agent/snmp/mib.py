@@ -5,6 +5,7 @@ Every OID the agent serves or sends comes from here, never from a copy written b
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,10 @@ def load_mib(mib_builder: builder.MibBuilder | None = None) -> Mib:
     """Load the generated module (and SNMPv2-MIB's system group) into mib_builder."""
     b = mib_builder or builder.MibBuilder()
     b.add_mib_sources(builder.DirMibSource(str(GENERATED)))
-    b.load_modules(MODULE, "SNMPv2-MIB")
+    with warnings.catch_warnings():
+        # pysmi 2.0 still writes the camelCase builder calls pysnmp 7 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        b.load_modules(MODULE, "SNMPv2-MIB")
     oids: dict[str, tuple[int, ...]] = {}
     enums: dict[str, dict[str, int]] = {}
     notifications: dict[str, tuple[str, ...]] = {}

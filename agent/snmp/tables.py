@@ -139,6 +139,7 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
     status_enc = {s: ber.integer(mib.enum("reflexMemberOperStatus", s.lower()))
                   for s in ("UP", "DOWN", "UNKNOWN")}
     admin = {label: ber.integer(v) for label, v in mib.enums["reflexMemberAdminState"].items()}
+    weights = {None: ber.integer(1, ber.GAUGE32), "1": ber.integer(1, ber.GAUGE32)}
     for pool in pools:
         pname = pool.findtext(q("name"))
         pidx = name_index(pname)
@@ -153,21 +154,24 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
             address = m.findtext(q("address"))
             idx = pidx + address_index(ipaddress.ip_address(address))
             key = (op, pname, address)
+            port = m.findtext(q("port"))
             b.static(o("reflexMemberPort"), idx,
-                     ber.integer(int(text(m, q("port"), str(default_port))), ber.GAUGE32))
+                     ber.integer(int(port) if port else default_port, ber.GAUGE32))
             b.static(o("reflexMemberWeight"), idx,
-                     ber.integer(int(text(m, q("weight"), "1")), ber.GAUGE32))
+                     weights.get(m.findtext(q("weight"))) or ber.integer(
+                         int(m.findtext(q("weight"))), ber.GAUGE32))
             b.static(o("reflexMemberAdminState"), idx, admin[text(m, q("admin-state"), "enabled")])
-            b.live(o("reflexMemberOperStatus"), idx, _member_status, (key, status_enc))
-            b.live(o("reflexMemberLastChange"), idx, _member_since, key)
-            b.live(o("reflexMemberLastCheck"), idx, _member_time, (key, "last_check"))
-            b.live(o("reflexMemberLastResult"), idx, _member_text, (key, "last_result"))
-            b.live(o("reflexMemberError"), idx, _member_text, (key, "error"))
-            b.live(o("reflexMemberChecks"), idx, _member_count, (key, "checks", ber.COUNTER64))
-            b.live(o("reflexMemberFailures"), idx, _member_count,
-                   (key, "failures", ber.COUNTER64))
-            b.live(o("reflexMemberTransitions"), idx, _member_count,
-                   (key, "transitions", ber.COUNTER32))
+            for col, encoder, arg in (
+                    ("reflexMemberOperStatus", _member_status, (key, status_enc)),
+                    ("reflexMemberLastChange", _member_since, key),
+                    ("reflexMemberLastCheck", _member_time, (key, "last_check")),
+                    ("reflexMemberLastResult", _member_text, (key, "last_result")),
+                    ("reflexMemberError", _member_text, (key, "error")),
+                    ("reflexMemberChecks", _member_count, (key, "checks", ber.COUNTER64)),
+                    ("reflexMemberFailures", _member_count, (key, "failures", ber.COUNTER64)),
+                    ("reflexMemberTransitions", _member_count,
+                     (key, "transitions", ber.COUNTER32))):
+                b.live(o(col), idx, encoder, arg)
 
     # CARP groups
     carp_enc = {s: ber.integer(mib.enum("reflexCarpState", s.lower()))

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass
 
 from lxml import etree
@@ -161,7 +162,14 @@ class Notifier:
             override["reflexCarpState"] = ber.integer(
                 mib.enum("reflexCarpState", str(data["new"]).lower()))
         elif kind == "commit":
+            # from the event itself: the index of the new configuration may still be building
             name = "reflexConfigCommitted"
+            last = self.agent.ds.last_commit()
+            when = last.get("time") if last.get("id") == data.get("id") else time.time()
+            override["reflexLastCommitId"] = ber.integer(int(data["id"]), ber.GAUGE32)
+            override["reflexLastCommitUser"] = ber.octets(str(data.get("user") or ""))
+            override["reflexLastCommitComment"] = ber.octets(str(data.get("comment") or ""))
+            override["reflexLastCommitTime"] = ber.date_and_time(float(when or 0))
         else:
             return None
         out = [index.varbind(index.find(mib.oid("sysUpTime") + (0,))),
