@@ -3,7 +3,6 @@ configuration holds (Fig. 8 lines 25-26: after `add 192.168.1.100 to ` Tab offer
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -29,15 +28,10 @@ SOURCES = {
 
 def split_input(text: str) -> tuple[list[str], str]:
     """The complete tokens before the cursor and the partial word under it."""
-    for closer in ("", '"', "'"):
-        try:
-            toks = shlex.split(text + closer)
-        except ValueError:
-            continue
-        if closer or (text and not text[-1].isspace()):
-            return toks[:-1], toks[-1] if toks else ""
-        return toks, ""
-    return text.split(), ""
+    words, inside = syntax.split_words(text, tolerant=True)
+    if inside and words:
+        return words[:-1], words[-1]
+    return words, ""
 
 
 def config_names(ctx: Ctx, source: str | None) -> list[str]:
@@ -94,7 +88,7 @@ class LbshCompleter(Completer):
             for w in words_for(self.ctx, el):
                 if w.startswith(partial) and w not in seen:
                     seen.add(w)
-                    yield Completion(shlex.quote(w), start_position=-len(partial),
+                    yield Completion(syntax.quote_word(w), start_position=-len(partial),
                                      display=w, display_meta=meta)
 
 

@@ -4,13 +4,13 @@ first error; every failure is one `ERROR: ...` line and the session goes on."""
 from __future__ import annotations
 
 import logging
-import shlex
 from collections.abc import Callable, Iterable
 
 from datastore.errors import DatastoreError
 
 from .context import Ctx, q
 from .grammar import ShellError, commands, parse, shown
+from .syntax import Unbalanced, split_words
 
 log = logging.getLogger("reflex.lbsh")
 MAX_LINE = 65536
@@ -18,8 +18,8 @@ MAX_LINE = 65536
 
 def tokenize(line: str) -> list[str]:
     try:
-        return shlex.split(line, comments=True)
-    except ValueError:
+        return split_words(line)[0]
+    except Unbalanced:
         raise ShellError("unbalanced quotes") from None
 
 

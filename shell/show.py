@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import shlex
 
 from lxml import etree
 
@@ -17,6 +16,7 @@ from datastore.schema import load_schema
 from .checkspec import CHECK_LEAVES, CHECK_WORDS
 from .context import q, xp
 from .kinds import MASK
+from .syntax import quote_word
 
 
 @functools.cache
@@ -25,7 +25,7 @@ def secret_paths() -> frozenset[str]:
 
 
 def word(value: str) -> str:
-    return value if value == MASK else shlex.quote(value)
+    return quote_word(value)
 
 
 class _Out:
@@ -172,9 +172,9 @@ def _snmp(root, o: _Out) -> None:
     for user in xp(snmp, "rlb:user"):
         parts = ["snmp user", word(user.findtext(q("name"))), "auth",
                  user.findtext(q("auth-protocol")) or "sha-256",
-                 o.val(user, "auth-password", u + "/auth-password") or "''"]
+                 o.val(user, "auth-password", u + "/auth-password") or '""']
         if user.findtext(q("security-level")) == "auth-priv":
-            parts += ["priv", "aes", o.val(user, "priv-password", u + "/priv-password") or "''"]
+            parts += ["priv", "aes", o.val(user, "priv-password", u + "/priv-password") or '""']
         o.add(*parts)
     t = "/reflex/snmp/trap-target"
     for trap in xp(snmp, "rlb:trap-target"):
@@ -184,7 +184,7 @@ def _snmp(root, o: _Out) -> None:
         if trap.findtext(q("version")) == "v3":
             parts += ["v3 user", word(trap.findtext(q("user")) or "")]
         else:
-            parts += ["v2c community", o.val(trap, "community", t + "/community") or "''"]
+            parts += ["v2c community", o.val(trap, "community", t + "/community") or '""']
         if trap.findtext(q("notify-type")) == "inform":
             parts.append("inform")
         o.add(*parts)
@@ -195,7 +195,7 @@ def _users(root, o: _Out) -> None:
         name = word(user.findtext(q("name")))
         o.add("user", name, "role", user.findtext(q("role")) or "operator")
         for k in xp(user, "rlb:ssh-key/text()"):
-            o.add("user", name, "key", shlex.quote(k))
+            o.add("user", name, "key", quote_word(k))
         h = o.val(user, "password-hash", "/reflex/users/user/password-hash")
         if h is not None:
             o.add("user", name, "password-hash", h)

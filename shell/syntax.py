@@ -278,3 +278,66 @@ def render(el, top: bool = True) -> str:
     if isinstance(el, Rep):
         return render(el.item, False) + "..."
     raise TypeError(el)
+
+
+# ---------------------------------------------------------------- words of a statement
+
+class Unbalanced(ValueError):
+    pass
+
+
+def split_words(line: str, *, tolerant: bool = False) -> tuple[list[str], bool]:
+    """The words of a statement line and whether the line ends inside a word.
+
+    A quote opens a quoted word only at the start of a word ("a b", 'a b'; backslash escapes
+    \\" and \\\\ inside double quotes), so `commit comment the paper's figure` needs none;
+    a # at the start of a word begins a comment. Unless tolerant, an open quote raises."""
+    words: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n:
+            return words, False
+        ch = line[i]
+        if ch == "#":
+            return words, False
+        if ch in "\"'":
+            buf, i, closed = [], i + 1, False
+            while i < n:
+                c = line[i]
+                if c == ch:
+                    closed, i = True, i + 1
+                    break
+                if ch == '"' and c == "\\" and i + 1 < n and line[i + 1] in '"\\':
+                    buf.append(line[i + 1])
+                    i += 2
+                    continue
+                buf.append(c)
+                i += 1
+            if not closed:
+                if not tolerant:
+                    raise Unbalanced("unbalanced quotes")
+                words.append("".join(buf))
+                return words, True
+            while i < n and not line[i].isspace():
+                buf.append(line[i])
+                i += 1
+            words.append("".join(buf))
+            if i >= n:
+                return words, True
+            continue
+        start = i
+        while i < n and not line[i].isspace():
+            i += 1
+        words.append(line[start:i])
+        if i >= n:
+            return words, True
+    return words, False
+
+
+def quote_word(word: str) -> str:
+    """A word as split_words reads it back unchanged."""
+    if word and not any(c.isspace() for c in word) and word[0] not in "\"'#":
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
