@@ -57,6 +57,7 @@ class PfDriver(Driver):
         timeout = pf_render.src_track_timeout(config, self.dialect)
         if timeout is not None:
             self._set_src_track(timeout)
+        self._check_hooks()
 
     def _commit(self, old: Config, new: Config, old_live: Live, new_live: Live) -> None:
         self._refuse_unrenderable(new)
@@ -80,6 +81,11 @@ class PfDriver(Driver):
                 self._set_src_track(new_timeout)
         except ApplyError as err:
             raise ApplyError(f"{err}{self._undo(undo)}") from None
+        for pool, addrs in old_live.items():
+            svc = new.service_of_pool(pool)
+            if svc is not None and pf_render.uses_sticky(svc, self.dialect):
+                for address in sorted(addrs - new_live.get(pool, frozenset())):
+                    self._forget_clients(pool, address)
 
     def _add_member(self, pool: str, address: str) -> None:
         self._pfctl("-a", self.anchor, "-t", pool, "-T", "add", address)
@@ -88,15 +94,34 @@ class PfDriver(Driver):
         self._pfctl("-a", self.anchor, "-t", pool, "-T", "delete", address)
         svc = self.config.service_of_pool(pool)
         if svc is not None and pf_render.uses_sticky(svc, self.dialect):
-            # Source-tracking nodes still send their clients to the old member (PF checks no
-            # table when it follows one); kill those that point at it. This is host-wide, not
-            # per anchor, but keyed on the member as the redirection address.
-            anywhere = "::/0" if ":" in address else "0.0.0.0/0"
-            try:
-                self._pfctl("-K", anywhere, "-K", address)
-            except ApplyError as err:
-                log.warning("pool %s: forgetting sticky clients of %s failed: %s",
-                            pool, address, err)
+            self._forget_clients(pool, address)
+
+    def _forget_clients(self, pool: str, address: str) -> None:
+        """Source-tracking nodes still send their clients to a member that left the table
+        (PF consults no table when it follows one): kill those pointing at it. -K is
+        host-wide, not per anchor, but keyed on the member as the redirection address."""
+        anywhere = "::/0" if ":" in address else "0.0.0.0/0"
+        try:
+            self._pfctl("-K", anywhere, "-K", address)
+        except ApplyError as err:
+            log.warning("pool %s: forgetting sticky clients of %s failed: %s", pool, address, err)
+
+    def _check_hooks(self) -> None:
+        """Warn when the main ruleset never evaluates the anchor (Reflex does not edit it)."""
+        what, hooks = (
+            ("rules", [f'anchor "{self.anchor}"'])
+            if self.dialect == "openbsd"
+            else ("nat", [f'nat-anchor "{self.anchor}"', f'rdr-anchor "{self.anchor}"'])
+        )
+        try:
+            main = self._pfctl("-s", what)
+        except ApplyError as err:
+            log.warning("cannot read PF's main ruleset: %s", err)
+            return
+        missing = [h for h in hooks if h not in main]
+        if missing:
+            log.warning("PF's main ruleset lacks %s: the rules of anchor %s are loaded but "
+                        "never evaluated", " and ".join(missing), self.anchor)
 
     # --- read-back ------------------------------------------------------------------
 

@@ -50,10 +50,17 @@ def problems(config: Config) -> list[str]:
     out = []
     for svc in config.services.values():
         pool = config.pool_for_service(svc.name)
-        if pool is not None and member_port(svc, pool) == -1:
+        if pool is None:
+            continue
+        if member_port(svc, pool) == -1:
             out.append(
                 f"pool {pool.name}: PF redirects a table to one port, but its members use several"
             )
+        for m in pool.members:
+            if (":" in m.address) != (svc.family == 6):
+                out.append(f"member {m.address} of pool {pool.name} is not IPv{svc.family} "
+                           f"like service {svc.name}")
+                break
     return out
 
 

@@ -53,7 +53,7 @@ def test_fig7_commit_reaches_pfctl_and_a_refusal_keeps_running(tmp_path, pfctl_l
     driver = load_driver("pf-freebsd")
     ds.register_applier(driver)
     ds.reconcile()
-    assert [c["argv"] for c in calls(pfctl_log)] == [["-a", "reflex", "-f", "-"]]
+    assert [c["argv"] for c in calls(pfctl_log)] == [["-a", "reflex", "-f", "-"], ["-s", "nat"]]
 
     s = ds.open_session("alice")
     fig7(s)

@@ -100,7 +100,7 @@ def test_reconcile_loads_the_anchor_once_with_empty_tables(pfctl):
     doc = running(SMTP, LDAP)
     d.reconcile(doc)
     calls = pfctl.calls()
-    assert [c["argv"] for c in calls] == [LOAD]
+    assert [c["argv"] for c in calls] == [LOAD, ["-s", "nat"]]
     text = calls[0]["stdin"]
     assert text == d.anchor_text(d.config, d.live_sets())
     assert table_line(text, "mx_pool") == "table <mx_pool> {}"
@@ -115,12 +115,12 @@ def test_reconcile_loads_the_anchor_once_with_empty_tables(pfctl):
 def test_sticky_sets_src_track_in_the_main_ruleset(pfctl):
     load_driver("pf-freebsd").reconcile(running(SMTP, WWW))
     calls = pfctl.calls()
-    assert [c["argv"] for c in calls] == [LOAD, ["-m", "-O", "-f", "-"]]
+    assert [c["argv"] for c in calls] == [LOAD, ["-m", "-O", "-f", "-"], ["-s", "nat"]]
     assert calls[1]["stdin"] == "set timeout src.track 900\n"
     # OpenBSD's rules carry their own source-tracking timeout.
     load_driver("pf-openbsd").reconcile(running(SMTP, WWW))
     calls = pfctl.calls()
-    assert [c["argv"] for c in calls] == [LOAD]
+    assert [c["argv"] for c in calls] == [LOAD, ["-s", "rules"]]
     assert "sticky-address keep state (src.track 900)" in calls[0]["stdin"]
     assert "rdr-to <mx_pool>" in calls[0]["stdin"]
 
@@ -155,6 +155,37 @@ def test_member_down_of_sticky_pool_forgets_its_clients(pfctl):
     assert pfctl.argvs() == [
         ["-a", "reflex", "-t", "www_pool", "-T", "delete", "192.168.1.5"],
         ["-K", "0.0.0.0/0", "-K", "192.168.1.5"],
+    ]
+
+
+def test_reconcile_warns_when_the_main_ruleset_never_reaches_the_anchor(
+    pfctl, tmp_path, monkeypatch, caplog
+):
+    main = tmp_path / "main.txt"
+    main.write_text('nat-anchor "reflex" all\n')
+    monkeypatch.setenv("PFCTL_OUTPUT", str(main))
+    load_driver("pf-freebsd").reconcile(running(SMTP))
+    assert 'lacks rdr-anchor "reflex"' in caplog.text
+    assert "nat-anchor" not in caplog.text.split("lacks", 1)[1].split(":")[0]
+    caplog.clear()
+    main.write_text('nat-anchor "reflex" all\nrdr-anchor "reflex" all\n')
+    load_driver("pf-freebsd").reconcile(running(SMTP))
+    assert "lacks" not in caplog.text
+    main.write_text('anchor "reflex" all\n')
+    load_driver("pf-openbsd").reconcile(running(SMTP))
+    assert "lacks" not in caplog.text
+
+
+def test_commit_taking_members_of_a_sticky_pool_out_forgets_their_clients(pfctl):
+    d = load_driver("pf-freebsd")
+    d.reconcile(running(WWW))
+    d.member_up("www_pool", "192.168.1.5")
+    d.member_up("www_pool", "192.168.1.6")
+    pfctl.calls()
+    d.apply(None, running(WWW, member_extra={"192.168.1.6": "<admin-state>drain</admin-state>"}))
+    assert pfctl.argvs() == [
+        ["-a", "reflex", "-t", "www_pool", "-T", "replace", "192.168.1.5"],
+        ["-K", "0.0.0.0/0", "-K", "192.168.1.6"],
     ]
 
 
@@ -303,6 +334,9 @@ def test_unrenderable_commit_refused_without_calls(pfctl):
     mixed = running(SMTP, member_extra={"192.168.1.2": "<port>2525</port>"})
     with pytest.raises(ApplyError, match="one port"):
         d.apply(None, mixed)
+    v6 = running(SMTP[:5] + (["192.168.1.2", "2001:db8::2"],))
+    with pytest.raises(ApplyError, match="^member 2001:db8::2 of pool mx_pool is not IPv4 like"):
+        d.apply(None, v6)
     assert pfctl.calls() == []
 
 
