@@ -71,6 +71,14 @@ def test_unknown_kind_and_bad_parameters_are_results():
         assert check("radius", target, {}) == Result(False, "a radius check needs 'radius secret'")
         assert check("dns", target, {}) == Result(False, "a dns check needs 'dns query-name'")
         assert check("script", target, {}) == Result(False, "a script check needs 'script path'")
+        assert check("http", target, {"path": "/x HTTP/1.0\r\nX-Evil: 1"}) == Result(
+            False, "bad path '/x HTTP/1.0\\x0d\\x0aX-Evil: 1': not printable ASCII without spaces"
+        )
+        assert check("smtp", target, {"helo-name": "a\nRCPT"}).message.startswith("bad helo-name")
+        assert check("https", target, {"verify-tls": "maybe"}) == Result(
+            False, "bad verify-tls 'maybe': not a boolean"
+        )
+        assert not asyncio.run(run_check("tcp", target, ["not", "a", "dict"], 1.0)).ok
 
 
 def test_none_is_always_up():

@@ -58,9 +58,9 @@ async def run_check(kind: str, target: Target, params: Params, timeout: float) -
     if entry is None:
         return Result(False, f"unknown check type {kind!r}")
     func, defaults = entry
-    merged = dict(defaults)
-    merged.update({k: v for k, v in (params or {}).items() if v is not None})
     try:
+        merged = dict(defaults)
+        merged.update({k: v for k, v in (params or {}).items() if v is not None})
         async with asyncio.timeout(timeout):
             return await func(target, merged, timeout)
     except Exception as exc:  # every failure is a result, by contract

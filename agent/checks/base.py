@@ -58,6 +58,14 @@ def as_str(params: Params, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def as_token(params: Params, key: str) -> str | None:
+    """The parameter as one protocol token: printable ASCII, no spaces (nothing to inject)."""
+    value = as_str(params, key)
+    if value is not None and (not value or any(not "!" <= c <= "~" for c in value)):
+        raise CheckError(f"bad {key} '{shorten(value)}': not printable ASCII without spaces")
+    return value
+
+
 def as_int(params: Params, key: str, low: int, high: int) -> int | None:
     """The parameter as an integer in low..high (values from XML arrive as text)."""
     value = params.get(key)

@@ -18,7 +18,7 @@ from agent.checks.base import (
     as_bool,
     as_int,
     as_regex,
-    as_str,
+    as_token,
     drop,
     readline,
     register,
@@ -100,8 +100,8 @@ async def read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> by
 
 async def get(target: Target, params: Params, tls: bool) -> Result:
     """One GET request over a fresh connection, judged by status and body."""
-    path = as_str(params, "path") or "/"
-    host = as_str(params, "host")
+    path = as_token(params, "path") or "/"
+    host = as_token(params, "host")
     expect_code = as_int(params, "expect-code", 100, 599)
     expect_body = as_regex(params, "expect-body")
     context = None

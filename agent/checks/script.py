@@ -38,9 +38,9 @@ async def check_script(target: Target, params: Params, timeout: float) -> Result
         raise CheckError(f"cannot run {path}: {exc.strerror or exc}") from None
     pipe = process.stderr
     try:
-        stderr = await pipe.read(MAX_STDERR) if pipe else b""
-        while pipe and await pipe.read(MAX_STDERR):
-            pass
+        stderr = b""
+        while pipe and (chunk := await pipe.read(MAX_STDERR)):
+            stderr = (stderr + chunk)[:MAX_STDERR]
         status = await process.wait()
     finally:
         if process.returncode is None:

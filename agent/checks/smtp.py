@@ -13,6 +13,7 @@ from agent.checks.base import (
     Result,
     Target,
     as_str,
+    as_token,
     drop,
     readline,
     register,
@@ -38,7 +39,7 @@ async def read_reply(reader: asyncio.StreamReader) -> tuple[str, str]:
 async def check_smtp(target: Target, params: Params, timeout: float) -> Result:
     """The greeting must start with expect-banner and EHLO must get 250."""
     expect = as_str(params, "expect-banner") or "220"
-    helo = as_str(params, "helo-name") or socket.gethostname()
+    helo = as_token(params, "helo-name") or socket.gethostname()
     reader, writer = await asyncio.open_connection(target.address, target.port)
     try:
         _, banner = await read_reply(reader)
