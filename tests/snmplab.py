@@ -167,17 +167,20 @@ class TrapReceiver:
         self.log = workdir / "traps.log"
         conf = workdir / "snmptrapd.conf"
         conf.write_text(
-            "disableAuthorization yes\n"
+            # each credential logs at its own security level only, so a weaker message is lost
+            "authCommunity log trapc\n"
+            "authUser log alice priv\n"
+            "authUser log bob auth\n"
             f"createUser -e 0x{ENGINE_ID} alice SHA-256 alice-auth-pw AES alice-priv-pw\n"
             "createUser bob SHA bob-auth-pw1\n"
             f"createUser -e 0x{ENGINE_ID} bob SHA bob-auth-pw1\n"
-            "format2 TRAP %B %v\\n\n"
-            "format1 TRAP %B %v\\n\n")
+            "format2 TRAP %B|%P|%v\\n\n"
+            "format1 TRAP %B|%P|%v\\n\n")
         persist = workdir / "persist"
         persist.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
             ["snmptrapd", "-f", "-C", "-c", str(conf), "-Lf", str(self.log),
-             "-M", MIBDIRS, "-m", "+REFLEX-LB-MIB", "-On",
+             "-M", MIBDIRS, "-m", "+REFLEX-LB-MIB",
              "--persistentDir=" + str(persist), f"udp:127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait(lambda t: "NET-SNMP version" in t, 20)
