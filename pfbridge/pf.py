@@ -18,8 +18,10 @@ from pfbridge.model import Config, address_key
 log = logging.getLogger(__name__)
 
 # pfctl prints these after each rule with -vv (FreeBSD and OpenBSD alike).
-_COUNTS = re.compile(r"Evaluations:\s*\d+\s+Packets:\s*(\d+)\s+Bytes:\s*(\d+)\s+States:\s*(\d+)")
+_COUNTS = re.compile(r"Evaluations:\s*\d+\s+Packets:\s*(\d+)\s+Bytes:\s*(\d+)")
 _CREATIONS = re.compile(r"State Creations:\s*(\d+)")
+# A translated state shows its address before translation in parentheses.
+_STATE = re.compile(r"\s*\S+\s+(tcp|udp)\s+\S+\s+\((\S+)\)\s+<-")
 _DEST = re.compile(r"\bproto (tcp|udp)\b.*?\bto (\S+) port = (\S+)")
 _PFCTL_TIMEOUT = 30.0
 
@@ -137,8 +139,9 @@ class PfDriver(Driver):
         return "\n".join(p for p in parts if p) + "\n"
 
     def counters(self) -> dict[str, dict[str, int]]:
-        """Sums the counters of each service's redirection rules (outside and reflected):
-        packets, bytes, states created (connections) and states held now."""
+        """Per service: packets, bytes and states created (connections) summed over its
+        redirection rules (outside and reflected), and the states held now (`pfctl -s state`:
+        those whose original destination is the service's address and port)."""
         what = "nat" if self.dialect == "freebsd" else "rules"
         text = self._pfctl("-a", self.anchor, "-vv", "-s", what)
         by_key: dict[tuple[str, str, int], str] = {}
@@ -163,9 +166,18 @@ class PfDriver(Driver):
                 if c := _COUNTS.search(line):
                     current["packets"] += int(c.group(1))
                     current["bytes"] += int(c.group(2))
-                    current["states"] += int(c.group(3))
                 elif c := _CREATIONS.search(line):
                     current["connections"] += int(c.group(1))
+        for line in self._pfctl("-s", "state").splitlines():
+            # all tcp 192.168.1.2:25 (62.103.127.154:25) <- 198.51.100.7:50123  ESTABLISHED:...
+            m = _STATE.match(line)
+            if m is None:
+                continue
+            proto, original = m.groups()
+            address, port = _host_port(original)
+            name = by_key.get((_norm(address), proto, port))
+            if name is not None:
+                out[name]["states"] += 1
         return out
 
     # --- pfctl ----------------------------------------------------------------------
@@ -243,6 +255,15 @@ def _norm(address: str) -> str:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return address
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    """pfctl prints 198.51.100.7:25 and 2001:db8::7[25]."""
+    if text.endswith("]") and "[" in text:
+        host, _, port = text[:-1].rpartition("[")
+    else:
+        host, _, port = text.rpartition(":")
+    return host, int(port) if port.isdigit() else -1
 
 
 def _port(text: str, proto: str) -> int:

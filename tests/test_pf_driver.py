@@ -367,37 +367,54 @@ round-robin
 """
 
 
+STATES = """\
+all tcp 192.168.1.2:25 (62.103.127.154:25) <- 198.51.100.7:50123       ESTABLISHED:ESTABLISHED
+all tcp 192.168.1.3:25 (62.103.127.154:25) <- 198.51.100.8:40000       FIN_WAIT_2:FIN_WAIT_2
+all tcp 192.168.1.4:389 (62.103.127.157:389) <- 192.168.1.2:61000       ESTABLISHED:ESTABLISHED
+all tcp 192.168.1.1:55000 (192.168.1.2:61000) -> 192.168.1.4:389       ESTABLISHED:ESTABLISHED
+all udp 192.168.1.9:53 <- 198.51.100.9:5353       MULTIPLE:SINGLE
+all tcp 2001:db8::5[80] (2001:db8::80[80]) <- 2001:db8:9::1[41000]       ESTABLISHED:ESTABLISHED
+all tcp 192.168.1.2:25 (62.103.127.154:25) <- 198.51.100.7:50124       TIME_WAIT:TIME_WAIT
+"""
+
+
+def show(tmp_path, monkeypatch, **outputs):
+    folder = tmp_path / "show"
+    folder.mkdir()
+    for what, text in outputs.items():
+        (folder / what).write_text(text)
+    monkeypatch.setenv("PFCTL_OUTPUT", str(folder))
+
+
 def test_counters_sum_each_services_redirections(pfctl, tmp_path, monkeypatch):
-    out = tmp_path / "nat.txt"
-    out.write_text(NAT_VV)
-    monkeypatch.setenv("PFCTL_OUTPUT", str(out))
+    show(tmp_path, monkeypatch, nat=NAT_VV, state=STATES)
     d = load_driver("pf-freebsd")
-    d.reconcile(running(SMTP, LDAP, WWW))
+    web6 = ("WEB6", "2001:db8::80", 80, "", "web6_pool", ["2001:db8::5"])
+    d.reconcile(running(SMTP, LDAP, WWW, web6))
     pfctl.calls()
     got = d.counters()
-    assert pfctl.argvs() == [["-a", "reflex", "-vv", "-s", "nat"]]
+    assert pfctl.argvs() == [["-a", "reflex", "-vv", "-s", "nat"], ["-s", "state"]]
     assert got == {
         "SMTP": {"packets": 600, "bytes": 48000, "connections": 40, "states": 3},
-        "LDAP": {"packets": 150, "bytes": 13500, "connections": 15, "states": 3},
+        "LDAP": {"packets": 150, "bytes": 13500, "connections": 15, "states": 1},
         "WWW": {"packets": 0, "bytes": 0, "connections": 0, "states": 0},
+        "WEB6": {"packets": 0, "bytes": 0, "connections": 0, "states": 1},
     }
 
 
 def test_openbsd_counters_and_ruleset_calls(pfctl, tmp_path, monkeypatch):
-    out = tmp_path / "rules.txt"
-    out.write_text(
+    show(tmp_path, monkeypatch, rules=(
         "@0 pass in on em0 inet proto tcp from any to 62.103.127.154 port = 25 flags S/SA "
         "rdr-to <mx_pool> round-robin\n"
         "  [ Evaluations: 9         Packets: 90        Bytes: 900         States: 4     ]\n"
         "  [ Inserted: uid 0 pid 1 State Creations: 6     ]\n"
-    )
-    monkeypatch.setenv("PFCTL_OUTPUT", str(out))
+    ), state=STATES)
     d = load_driver("pf-openbsd")
     assert d.name == "pf-openbsd"
     d.reconcile(running(SMTP))
     pfctl.calls()
-    assert d.counters()["SMTP"] == {"packets": 90, "bytes": 900, "connections": 6, "states": 4}
-    assert pfctl.argvs() == [["-a", "reflex", "-vv", "-s", "rules"]]
+    assert d.counters()["SMTP"] == {"packets": 90, "bytes": 900, "connections": 6, "states": 3}
+    assert pfctl.argvs() == [["-a", "reflex", "-vv", "-s", "rules"], ["-s", "state"]]
     text = d.ruleset()
     assert pfctl.argvs() == [
         ["-a", "reflex", "-s", "rules"],
