@@ -30,29 +30,35 @@ class Driver(ABC):
         self._up: dict[str, set[str]] = {}
         # Mutable inside; callers get frozen copies.
         self._live: dict[str, set[str]] = {}
+        # (old document, UP sets) of the last commit, to undo it exactly if asked.
+        self._before: tuple[Any, dict[str, set[str]]] | None = None
 
     # --- applier interface -------------------------------------------------------------
 
     def reconcile(self, running: Any) -> None:
         """Make the packet filter match running, replacing whatever an earlier run left."""
         config = Config.from_running(running)
-        self._forget_unknown(config)
-        live = self._live_sets(config)
+        up = self._pruned_up(config)
+        live = self._live_sets(config, up)
         self._load(config, live)
+        self._up = up
         self._adopt(config, live)
 
     def apply(self, old: Any, new: Any) -> None:
         """Apply a commit; raise ApplyError and leave the packet filter as it was if refused."""
         old_config = self.config
         config = Config.from_running(new)
-        # A member deleted and added again must wait for the poller once more.
-        up = {}
-        for pool, addrs in self._up.items():
-            if pool in config.pools:
-                configured = {m.address for m in config.pools[pool].members}
-                up[pool] = addrs & configured
+        up = self._pruned_up(config)
+        undoing = self._before is not None and new is self._before[0]
+        if undoing:
+            # The datastore undoes this driver's last commit because a later applier refused
+            # it: members that commit deleted come back as the poller last saw them.
+            for pool, addrs in self._before[1].items():
+                if pool in config.pools:
+                    up.setdefault(pool, set()).update(addrs)
         live = self._live_sets(config, up)
         self._commit(old_config, config, self.live_sets(), live)
+        self._before = None if undoing else (old, self._up)
         self._up = up
         self._adopt(config, live)
 
@@ -126,10 +132,14 @@ class Driver(ABC):
             name: {m.address: m for m in pool.members} for name, pool in config.pools.items()
         }
 
-    def _forget_unknown(self, config: Config) -> None:
-        for pool in list(self._up):
-            if pool not in config.pools:
-                del self._up[pool]
+    def _pruned_up(self, config: Config) -> dict[str, set[str]]:
+        """The UP sets restricted to config's members: a member deleted and added again by
+        later commits waits for the poller once more."""
+        up = {}
+        for pool, addrs in self._up.items():
+            if pool in config.pools:
+                up[pool] = addrs & {m.address for m in config.pools[pool].members}
+        return up
 
     def _refresh(self, pool: str, address: str) -> None:
         member = self._index.get(pool, {}).get(address)

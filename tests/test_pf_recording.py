@@ -63,3 +63,34 @@ def test_render_and_ruleset_without_a_kernel():
     assert "#   p: 198.18.1.2" in text
     assert d.counters() == {"A": {"packets": 0, "bytes": 0, "connections": 0, "states": 0}}
     assert "no packet-filter driver" in load_driver("none").render(running())
+
+
+def test_undo_by_the_datastore_brings_deleted_live_members_back(tmp_path):
+    """A later applier refuses a commit that deleted a live member: the datastore undoes this
+    driver's commit, and the member is in rotation again without waiting for the poller."""
+    from datastore.store import Datastore
+
+    ds = Datastore(tmp_path / "state")
+    first, second = load_driver("recording"), load_driver("recording")
+    ds.register_applier(first)
+    ds.register_applier(second)
+    ds.reconcile()
+    s = ds.open_session("alice")
+    s.edit("merge", "/services/service[name='A']", {"address": "198.18.0.1", "port": "80"})
+    s.edit("merge", "/pools/pool[name='p']", {"service": "A"})
+    for m in ("198.18.1.1", "198.18.1.2"):
+        s.edit("merge", f"/pools/pool[name='p']/member[address='{m}']")
+    s.commit()
+    first.member_up("p", "198.18.1.1")
+    first.member_up("p", "198.18.1.2")
+    s.edit("delete", "/pools/pool[name='p']/member[address='198.18.1.2']")
+    second.refuse = "no"
+    with pytest.raises(ApplyError, match="no"):
+        s.commit()
+    assert first.live("p") == {"198.18.1.1", "198.18.1.2"}
+    # Deleted for real, then added back: it waits for the poller.
+    s.commit()
+    assert first.live("p") == {"198.18.1.1"}
+    s.edit("merge", "/pools/pool[name='p']/member[address='198.18.1.2']")
+    s.commit()
+    assert first.live("p") == {"198.18.1.1"}
