@@ -4,8 +4,8 @@ passwords (via sshpass), unknown users, attempt caps, and the kept host key."""
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
+import logging
+import re
 import socket
 import stat
 import subprocess
@@ -16,7 +16,7 @@ import bcrypt
 import paramiko
 import pytest
 from lxml import etree
-from test_ssh_common import Lab, make_keys, pub, running_lab, ssh, ssh_cmd, wait_for
+from test_ssh_common import Lab, make_keys, pub, running_lab, ssh, ssh_cmd, sshpass, wait_for
 
 from shell.auth import check_password_hash, key_blob, users_from_running
 
@@ -60,14 +60,7 @@ def test_unknown_user_refused(lab, keys):
 
 
 def _sshpass(lab, user: str, password: str, *remote: str) -> subprocess.CompletedProcess:
-    if shutil.which("sshpass") is None:
-        pytest.fail("sshpass is not installed (tools/apt-packages.txt lists it)")
-    cmd = ssh_cmd(lab.port, user, None, *remote, batch=False,
-                  extra=["-o", "PubkeyAuthentication=no",
-                         "-o", "PreferredAuthentications=password",
-                         "-o", "NumberOfPasswordPrompts=1"])
-    return subprocess.run(["sshpass", "-e", *cmd], env={**os.environ, "SSHPASS": password},
-                          capture_output=True, text=True, timeout=60)
+    return sshpass(lab.port, user, password, *remote)
 
 
 def test_password_login(lab):
@@ -277,3 +270,23 @@ def test_connections_capped(tmp_path, keys):
                  what="a free connection slot")
     finally:
         lab.server.stop()
+
+
+def test_logins_logged_without_secrets(lab, keys, caplog):
+    caplog.set_level(logging.INFO, logger="reflex.ssh")
+    assert ssh(lab.port, "alice", keys["ed25519"], "whoami").returncode == 0
+    assert _sshpass(lab, "olga", "olga-secret", "whoami").returncode == 0
+    assert _sshpass(lab, "olga", "Wrong-Secret-9", "whoami").returncode != 0
+    assert ssh(lab.port, "alice", keys["stranger"], "whoami").returncode == 255
+    fp = paramiko.PKey.from_path(keys["ed25519"]).fingerprint
+    stranger = paramiko.PKey.from_path(keys["stranger"]).fingerprint
+
+    def logged(pattern: str) -> bool:
+        return any(re.search(pattern, r.getMessage()) for r in caplog.records)
+
+    wait_for(lambda: logged(r"accepted password for user 'olga'"), what="password success log")
+    assert logged(rf"accepted publickey ssh-ed25519 {re.escape(fp)} for user 'alice'")
+    assert logged(r"failed password for user 'olga' from 127\.0\.0\.1")
+    assert logged(rf"refused key ssh-ed25519 {re.escape(stranger)} for user 'alice'")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "olga-secret" not in text and "Wrong-Secret-9" not in text

@@ -4,6 +4,7 @@ on loopback, the OpenSSH client, a tmux-driven terminal, and a stand-in interpre
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import shutil
 import subprocess
@@ -55,6 +56,18 @@ def ssh(port: int, user: str, key: Path | None, *remote: str, input: str | None 
     """Run the OpenSSH client against the test server."""
     return subprocess.run(ssh_cmd(port, user, key, *remote, extra=extra), input=input,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def sshpass(port: int, user: str, password: str, *remote: str) -> subprocess.CompletedProcess:
+    """The OpenSSH client logging in with a password, typed by sshpass."""
+    if shutil.which("sshpass") is None:
+        pytest.fail("sshpass is not installed (tools/apt-packages.txt lists it)")
+    cmd = ssh_cmd(port, user, None, *remote, batch=False,
+                  extra=["-o", "PubkeyAuthentication=no",
+                         "-o", "PreferredAuthentications=password",
+                         "-o", "NumberOfPasswordPrompts=1"])
+    return subprocess.run(["sshpass", "-e", *cmd], env={**os.environ, "SSHPASS": password},
+                          capture_output=True, text=True, timeout=60)
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str = "condition"):

@@ -5,10 +5,13 @@ in an interactive pty driven by tmux. Users and keys come from the running confi
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from test_ssh_common import Tmux, make_keys, pub, ssh, ssh_cmd, wait_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_ssh_common import Tmux, make_keys, pub, ssh, ssh_cmd, sshpass, wait_for
 
 from agent.api import DaemonSession
 from datastore.store import Datastore
@@ -230,3 +233,57 @@ def test_removed_user_cannot_log_in(fig7):
     assert r.returncode == 0, r.stdout
     r = fig7.ssh("bob", "status mx_pool")
     assert r.returncode == 255 and "Permission denied" in r.stderr
+
+
+def test_password_set_interactively_then_used_to_log_in(device, tmux, keys):
+    t = tmux(device.cmd("alice"))
+    t.wait_screen("reflex>")
+    t.send("user olga password", literal=True)
+    t.send("Enter")
+    t.wait_screen("New password for olga:")
+    t.send("correct horse", literal=True)
+    t.send("Enter")
+    t.wait_screen("Again:")
+    t.send("correct horse", literal=True)
+    t.send("Enter")
+    t.send("commit", literal=True)
+    t.send("Enter")
+    screen = t.wait_screen("complete")
+    assert "correct horse" not in screen
+    r = sshpass(device.server.port, "olga", "correct horse", "show configuration")
+    assert r.returncode == 0, r.stderr
+    assert "user olga role operator" in r.stdout.splitlines()
+    r = sshpass(device.server.port, "olga", "wrong horse", "show configuration")
+    assert r.returncode == 255 and r.stdout == ""
+
+
+WORDS = ["service", "pool", "add", "remove", "to", "from", "for", "is", "tcp", "udp",
+         "status", "show", "commit", "help", "mx_pool", "SMTP", "198.18.0.7", "25", "?",
+         "#", '"', "'", "\\", ";", "|", "-1", "0", "99999999999999999999", "\t", "ä"]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.sampled_from(WORDS),
+                          st.text(st.characters(blacklist_characters="\x00\n\r"),
+                                  max_size=12)),
+                min_size=1, max_size=8))
+def test_random_statements_over_exec(fig7, words):
+    r = fig7.ssh("alice", " ".join(words))
+    assert r.returncode in (0, 1), r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    if r.returncode == 1:
+        lines = r.stdout.splitlines()
+        assert lines and lines[-1].startswith("ERROR: ")
+        assert sum(ln.startswith("ERROR: ") for ln in lines) == 1
+
+
+def test_garbage_bytes_piped_into_a_session(fig7):
+    junk = bytes(range(256)) * 4 + b"\xff\xfe\n\x1b[6n\x03\x04\nstatus mx_pool\n"
+    r = subprocess.run(fig7.cmd("alice")[:-1] + ["-T", fig7.cmd("alice")[-1]], input=junk,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stdout.decode("utf-8", "replace").splitlines()[-1].startswith("ERROR: ")
+    assert b"Traceback" not in r.stdout + r.stderr
+    # the server still answers
+    assert fig7.ssh("olga", "status mx_pool").returncode == 0
