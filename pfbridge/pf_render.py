@@ -249,6 +249,8 @@ class _Renderer:
     def pool_options(self, svc: Service) -> str:
         algo = svc.algorithm.removeprefix("weighted-")
         opts = []
+        # OpenBSD balances a table with random and source-hash too (its kernel's "dynamic"
+        # pool types, PF_POOL_DYNTYPE); FreeBSD's pfctl takes a table with round-robin only.
         if self.openbsd and algo == "random":
             opts.append("random")
         elif self.openbsd and algo == "source-hash":
