@@ -3,6 +3,7 @@ configuration holds (Fig. 8 lines 25-26: after `add 192.168.1.100 to ` Tab offer
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -41,7 +42,15 @@ def config_names(ctx: Ctx, source: str | None) -> list[str]:
         names = set(xp(ctx.candidate(), SOURCES[source]))
     except Exception:
         return []  # completion never fails a keystroke; the statement will say what is wrong
-    return sorted(names, key=lambda n: (n.lower(), n))
+    return sorted(names, key=_order)
+
+
+def _order(name: str) -> tuple:
+    try:
+        addr = ipaddress.ip_address(name)
+        return (1, addr.version, int(addr), name)
+    except ValueError:
+        return (0, 0, name.lower(), name)
 
 
 def expectations(ctx: Ctx, done: list[str]) -> tuple[list, bool]:
