@@ -48,7 +48,8 @@ def ssh_cmd(port: int, user: str, key: Path | None, *remote: str,
         cmd += ["-o", "BatchMode=yes"]
     if key is not None:
         cmd += ["-i", str(key)]
-    return [*cmd, *extra, *NO_HOST_CHECK, f"{user}@127.0.0.1", *remote]
+    # "--": a remote command may start with "-"
+    return [*cmd, *extra, *NO_HOST_CHECK, "--", f"{user}@127.0.0.1", *remote]
 
 
 def ssh(port: int, user: str, key: Path | None, *remote: str, input: str | None = None,

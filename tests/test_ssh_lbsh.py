@@ -280,8 +280,8 @@ def test_random_statements_over_exec(fig7, words):
 
 def test_garbage_bytes_piped_into_a_session(fig7):
     junk = bytes(range(256)) * 4 + b"\xff\xfe\n\x1b[6n\x03\x04\nstatus mx_pool\n"
-    r = subprocess.run(fig7.cmd("alice")[:-1] + ["-T", fig7.cmd("alice")[-1]], input=junk,
-                       capture_output=True, timeout=60)
+    cmd = fig7.cmd("alice")
+    r = subprocess.run([cmd[0], "-T", *cmd[1:]], input=junk, capture_output=True, timeout=60)
     assert r.returncode == 1
     assert r.stdout.decode("utf-8", "replace").splitlines()[-1].startswith("ERROR: ")
     assert b"Traceback" not in r.stdout + r.stderr
