@@ -175,7 +175,8 @@ def test_errors_are_one_line_and_the_session_goes_on(sh):
 
 
 def test_error_messages_say_what_was_wrong(sh):
-    assert sh.error("frobnicate") == "ERROR: unknown command 'frobnicate' (type 'help' for the list)"
+    assert sh.error("frobnicate") == \
+        "ERROR: unknown command 'frobnicate' (type 'help' for the list)"
     assert sh.error("add 192.168.1.2 to") == "ERROR: incomplete statement: expected POOL"
     assert sh.error("add 192.168.1.2 into p") == \
         "ERROR: unexpected 'into': expected 'to'"

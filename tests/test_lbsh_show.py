@@ -33,7 +33,9 @@ disable 192.168.1.3 in ldap_pool
 enable 192.168.1.4 in ldap_pool
 pool dns_pool for DNS
 add 192.168.1.64/30 to dns_pool
-carp group mx vhid 2 on x10 address 62.103.127.154/28 address 62.103.127.157/28 nopreempt demote-on-empty mx_pool
+""" + (
+    "carp group mx vhid 2 on x10 address 62.103.127.154/28 address 62.103.127.157/28 "
+    "nopreempt demote-on-empty mx_pool\n") + """
 carp group gw vhid 1 on x11 address 192.168.1.1/24 advskew 100 advbase 2.5 preempt
 carp sync-interface x12
 carp peer lb2 address 192.168.2.2 port 8831
