@@ -70,7 +70,10 @@ def in_netns(name: str | None) -> Iterator[None]:
         raise NftError(f"invalid namespace name {name!r}")
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        target = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            target = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise NftError(f"network namespace {name}: {exc.strerror}") from None
         try:
             _setns(target)
         finally:

@@ -38,6 +38,11 @@ class NftDriver(Driver):
 
     def _commit(self, old: Config, new: Config, old_live: Live, new_live: Live) -> None:
         try:
+            if r.needs_reload(old, new):
+                # New pick chains or base rules: the whole table again, in one transaction,
+                # counters carried over (sticky bindings start afresh).
+                self._run(r.script(new, new_live, counters=self._counter_values()))
+                return
             cmds = r.commit_commands(old, new, old_live, new_live)
         except r.RenderError as exc:
             raise ApplyError(str(exc)) from None
@@ -116,6 +121,19 @@ class NftDriver(Driver):
             return r.script(config, live, header)
         except r.RenderError as exc:
             raise ApplyError(str(exc)) from None
+
+    def _counter_values(self) -> dict[str, tuple[int, int]]:
+        """Every named counter of the table: name -> (packets, bytes)."""
+        try:
+            data = json.loads(self._json.run(f"list counters table {r.TABLE}") or "{}")
+        except (NftError, ValueError):
+            return {}
+        out = {}
+        for item in data.get("nftables", []):
+            c = item.get("counter")
+            if c and c.get("table") == "reflex":
+                out[c["name"]] = (int(c.get("packets", 0)), int(c.get("bytes", 0)))
+        return out
 
     def _members(self, pool: str, before: frozenset[str], after: frozenset[str]) -> None:
         cmds = r.member_commands(self.config, pool, before, after)

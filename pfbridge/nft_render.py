@@ -268,8 +268,12 @@ def set_decls() -> dict[str, str]:
     for f in FAMILIES:
         k = f"{f.addr} . inet_proto . inet_service"
         out[f"svc{f.v}"] = f"type {k} : verdict;"
-        out[f"slot{f.v}"] = f"typeof {f.key_expr} . numgen inc mod 2 : {f.ip} daddr . th dport;"
-        out[f"slotm{f.v}"] = f"typeof {f.key_expr} . meta mark : {f.ip} daddr . th dport;"
+        # nft 1.0.6 cannot add a rule using these maps once they come from the kernel (it
+        # misreads the `th` of their data typeof: "conflicting protocols"), so rules that use
+        # them are only ever written together with the maps, in a whole-table load.
+        target = f"{f.ip} daddr . th dport"
+        out[f"slot{f.v}"] = f"typeof {f.key_expr} . numgen inc mod 2 : {target};"
+        out[f"slotm{f.v}"] = f"typeof {f.key_expr} . meta mark : {target};"
         out[f"conn{f.v}"] = f"type {k} : counter;"
         out[f"traffic{f.v}"] = f"type {k} : counter;"
         out[f"reflect{f.v}"] = f"type {k};"
@@ -412,15 +416,23 @@ def _elements_text(elems: dict[str, str | None]) -> str:
     return ", ".join(k if v is None else f"{k} : {v}" for k, v in sorted(elems.items()))
 
 
-def script(config: Config, live: dict[str, frozenset[str]], header: str = "") -> str:
+def script(
+    config: Config,
+    live: dict[str, frozenset[str]],
+    header: str = "",
+    counters: dict[str, tuple[int, int]] | None = None,
+) -> str:
     """The whole table as an nft script that replaces any earlier `table inet reflex` in one
-    transaction (the empty declaration makes the delete safe when there is none)."""
+    transaction (the empty declaration makes the delete safe when there is none). counters
+    gives named counters their starting (packets, bytes), to carry them over a reload."""
     ps = plans(config)
     elements = all_elements(config, live, ps)
     lines = [header] if header else []
     lines += [f"table {TABLE} {{}}", f"delete table {TABLE}", f"table {TABLE} {{"]
     for name in sorted(counters_for(config)):
-        lines.append(f"\tcounter {name} {{\n\t}}")
+        packets, nbytes = (counters or {}).get(name, (0, 0))
+        value = f"\n\t\tpackets {int(packets)} bytes {int(nbytes)}" if packets or nbytes else ""
+        lines.append(f"\tcounter {name} {{{value}\n\t}}")
     decls = set_decls()
     for sm in sorted(sticky_maps_for(ps.values())):
         decls[sm] = sticky_decl(FAM[int(sm[6])])
@@ -464,39 +476,38 @@ def element_changes(before: Elements, after: Elements) -> tuple[list[str], list[
     return deletes, adds
 
 
+def needs_reload(old: Config, new: Config) -> bool:
+    """Whether going from old to new needs new pick chains or base rules: those are only
+    written in a whole-table load (see set_decls)."""
+    if old.device != new.device:
+        return True
+    return bool(set(chains_for(plans(new).values())) - set(chains_for(plans(old).values())))
+
+
 def commit_commands(
     old: Config,
     new: Config,
     old_live: dict[str, frozenset[str]],
     new_live: dict[str, frozenset[str]],
 ) -> list[str]:
-    """The commands that take the table from (old, old_live) to (new, new_live)."""
+    """The commands that take the table from (old, old_live) to (new, new_live), when
+    needs_reload(old, new) is false: element, counter and sticky-map changes only."""
     old_ps, new_ps = plans(old), plans(new)
     cmds: list[str] = []
     old_counters, new_counters = counters_for(old), counters_for(new)
     for name in sorted(new_counters - old_counters):
         cmds.append(f"add counter {TABLE} {name}")
-    old_sm, new_sm = sticky_maps_for(old_ps.values()), sticky_maps_for(new_ps.values())
-    for sm in sorted(new_sm - old_sm):
-        cmds.append(f"add map {TABLE} {sm} {{ {sticky_decl(FAM[int(sm[6])])} }}")
-    old_chains, new_chains = chains_for(old_ps.values()), chains_for(new_ps.values())
-    for name in sorted(set(new_chains) - set(old_chains)):
-        cmds.append(f"add chain {TABLE} {name}")
-        cmds += [f"add rule {TABLE} {name} {r}" for r in new_chains[name]]
     deletes, adds = element_changes(
         all_elements(old, old_live, old_ps), all_elements(new, new_live, new_ps)
     )
     cmds += deletes + adds
+    old_chains, new_chains = chains_for(old_ps.values()), chains_for(new_ps.values())
     for name in sorted(set(old_chains) - set(new_chains)):
         cmds.append(f"delete chain {TABLE} {name}")
-    for sm in sorted(old_sm - new_sm):
+    for sm in sorted(sticky_maps_for(old_ps.values()) - sticky_maps_for(new_ps.values())):
         cmds.append(f"delete map {TABLE} {sm}")
     for name in sorted(old_counters - new_counters):
         cmds.append(f"delete counter {TABLE} {name}")
-    if old.device != new.device:
-        for name, (_hdr, rules) in base_chains(new.device).items():
-            cmds.append(f"flush chain {TABLE} {name}")
-            cmds += [f"add rule {TABLE} {name} {r}" for r in rules]
     return cmds
 
 
