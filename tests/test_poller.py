@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from agent.poller import Poller, phase, plan
+from agent.poller import Limit, Poller, phase, plan
 from datastore import NS
 from datastore.store import Datastore, parse_config
 from pfbridge.recording import RecordingDriver
@@ -557,5 +557,36 @@ def test_stop_cancels_every_task(rig: Rig):
         rig.commit(document([service("A", 80, FAST)], [pool("pa", "A", ("127.0.0.20", 1))]))
         assert poller.tasks() == {}
         await slow.stop()
+
+    run(body())
+
+
+def test_limit_bounds_concurrency_and_survives_cancelled_waiters():
+    async def body():
+        limit = Limit(2)
+        running, peak = 0, 0
+        gate = asyncio.Event()
+
+        async def job() -> None:
+            nonlocal running, peak
+            await limit.acquire()
+            try:
+                running += 1
+                peak = max(peak, running)
+                await gate.wait()
+                running -= 1
+            finally:
+                limit.release()
+
+        tasks = [asyncio.create_task(job()) for _ in range(6)]
+        await asyncio.sleep(0.01)
+        assert running == 2
+        tasks[3].cancel()  # a waiter leaves the queue: its turn must not be lost
+        await asyncio.sleep(0.01)
+        gate.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert peak == 2 and running == 0
+        assert sum(isinstance(r, asyncio.CancelledError) for r in results) == 1
+        assert limit.free == 2
 
     run(body())
