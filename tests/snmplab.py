@@ -70,19 +70,36 @@ def config(members: int = 3, *, communities: tuple[str, ...] = ("public",),
 
 
 class AgentLab:
-    """reflexd's shape in miniature: one loop thread owns the datastore and the agent."""
+    """reflexd's shape in miniature: one loop thread owns the datastore and the agent (and the
+    poller, with poller=True); with netns, that thread lives in that network namespace."""
 
-    def __init__(self, state_dir: Path, running: str, *, port: int | None = None) -> None:
+    def __init__(self, state_dir: Path, running: str, *, port: int | None = None,
+                 netns: str | None = None, poller: bool = False) -> None:
         from agent.snmp.agent import SnmpAgent
 
         self.port = port or free_udp_port()
+        self.netns = netns
+        self.poller = None
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
         self.ds: Datastore = self.call(lambda: Datastore(state_dir))
         self.commit(running, "lab")
         self.agent = SnmpAgent(self.ds, listen="127.0.0.1", port=self.port, engine_id=ENGINE_ID)
         self.acall(self.agent.start())
+        if poller:
+            from agent.poller import Poller
+            from pfbridge.recording import RecordingDriver
+
+            self.poller = Poller(self.ds, RecordingDriver())
+            self.acall(self.poller.start())
+
+    def _serve(self) -> None:
+        from pfbridge.libnft import in_netns
+
+        # every socket the loop opens (checks, the agent's, traps) is in the namespace
+        with in_netns(self.netns):
+            self.loop.run_forever()
 
     def call(self, fn: Callable[[], Any]) -> Any:
         async def run():
@@ -124,6 +141,8 @@ class AgentLab:
 
     def close(self) -> None:
         try:
+            if self.poller is not None:
+                self.acall(self.poller.stop())
             if getattr(self, "agent", None) is not None:
                 self.acall(self.agent.stop())
         finally:
@@ -132,9 +151,9 @@ class AgentLab:
 
 
 def snmp(tool: str, *args: str, mib: bool = False, timeout: float = TOOL_TIMEOUT,
-         ) -> subprocess.CompletedProcess:
-    """Run a net-snmp tool; with mib, REFLEX-LB-MIB and the standard modules are loaded."""
-    cmd = [tool]
+         netns: str | None = None) -> subprocess.CompletedProcess:
+    """Run a net-snmp tool (in netns); with mib, REFLEX-LB-MIB and the standard modules load."""
+    cmd = ["ip", "netns", "exec", netns, tool] if netns else [tool]
     if mib:
         cmd += ["-M", MIBDIRS, "-m", "+REFLEX-LB-MIB"]
     else:
@@ -160,7 +179,7 @@ def v3(port: int, user: str = "alice", auth: str = "alice-auth-pw",
 class TrapReceiver:
     """snmptrapd on a loopback port, logging what it receives to a file."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, netns: str | None = None) -> None:
         if not shutil.which("snmptrapd"):
             raise RuntimeError("snmptrapd is not installed (Debian snmptrapd)")
         self.port = free_udp_port()
@@ -178,10 +197,12 @@ class TrapReceiver:
             "format1 TRAP %B|%P|%v\\n\n")
         persist = workdir / "persist"
         persist.mkdir(exist_ok=True)
+        # ip netns exec execs snmptrapd: the PID is snmptrapd's own
         self.proc = subprocess.Popen(
-            ["snmptrapd", "-f", "-C", "-c", str(conf), "-Lf", str(self.log),
-             "-M", MIBDIRS, "-m", "+REFLEX-LB-MIB",
-             "--persistentDir=" + str(persist), f"udp:127.0.0.1:{self.port}"],
+            (["ip", "netns", "exec", netns] if netns else [])
+            + ["snmptrapd", "-f", "-C", "-c", str(conf), "-Lf", str(self.log),
+               "-M", MIBDIRS, "-m", "+REFLEX-LB-MIB",
+               "--persistentDir=" + str(persist), f"udp:127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait(lambda t: "NET-SNMP version" in t, 20)
 

@@ -121,6 +121,11 @@ class Notifier:
     def on_event(self, kind: str, data: dict) -> None:
         if not self.targets or not self.agent.enabled:
             return
+        # read the state once the publisher's handling is over: the poller announces a member
+        # before it counts the pool's members up, and the trap should carry the new count
+        asyncio.get_running_loop().call_soon(self._enqueue, kind, data)
+
+    def _enqueue(self, kind: str, data: dict) -> None:
         try:
             varbinds = self.varbinds(kind, data)
         except (KeyError, ValueError, TypeError) as e:
@@ -143,7 +148,8 @@ class Notifier:
         override: dict[str, bytes] = {}
         if kind == "member-status":
             new = str(data["new"]).upper()
-            if new not in ("UP", "DOWN"):
+            if new not in ("UP", "DOWN") or (new == "UP" and data.get("old") == "UNKNOWN"):
+                # a first verdict of UP is no news: a restart would page for every member
                 return None
             name = "reflexMemberDown" if new == "DOWN" else "reflexMemberUp"
             pidx = name_index(data["pool"])
