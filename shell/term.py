@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import threading
+import time
 from typing import Any
 
 import paramiko
@@ -26,6 +28,8 @@ log = logging.getLogger("reflex.ssh.term")
 # A channel has no pty line discipline to add carriage returns.
 _BARE_LF = re.compile(r"(?<!\r)\n")
 DEFAULT_SIZE = (80, 24)
+# At most PIPE_BUF bytes: a non-blocking write of it into a pipe is all or nothing.
+PIPE_CHUNK = 4096
 
 
 class ChannelStdout:
@@ -81,6 +85,8 @@ class TerminalSession:
         self._stdout = ChannelStdout(chan, crlf=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._prompt: PromptSession | None = None
+        self._input_lock = threading.Lock()
+        self._input_open = False
 
     def write(self, text: str) -> None:
         self._stdout.write(text)
@@ -110,14 +116,24 @@ class TerminalSession:
         loop = asyncio.new_event_loop()
         try:
             with create_pipe_input() as pipe:
+                # a full pipe (a paste while a statement runs) must not block the pump
+                # while it holds the input lock
+                os.set_blocking(pipe.pipe.write_fd, False)
+                self._input_open = True
                 pump = threading.Thread(target=self._pump, args=(pipe,), daemon=True,
                                         name=f"lbsh-input-{self._chan.get_id()}")
                 pump.start()
                 output = Vt100_Output(self._stdout, self._get_size, term=self._term,
                                       enable_cpr=self._cpr)
-                with create_app_session(input=pipe, output=output):
-                    self._loop = loop
-                    loop.run_until_complete(self._main(interp))
+                try:
+                    with create_app_session(input=pipe, output=output):
+                        self._loop = loop
+                        loop.run_until_complete(self._main(interp))
+                finally:
+                    # after this the pump never writes: a closed pipe's descriptor number
+                    # may soon belong to another session's socket
+                    with self._input_lock:
+                        self._input_open = False
         finally:
             self._loop = None
             loop.close()
@@ -126,18 +142,33 @@ class TerminalSession:
         """Copy what the client types into the prompt's input until the channel ends."""
         while True:
             try:
-                data = self._chan.recv(4096)
+                data = self._chan.recv(PIPE_CHUNK)
             except (OSError, EOFError, paramiko.SSHException):
                 data = b""
             if not data:
                 break
-            try:
-                pipe.send_bytes(data)
-            except (OSError, ValueError):
-                return  # the session has ended and closed its input
+            if not self._feed(pipe, data):
+                return
         # the prompt sees end of input and raises EOFError
-        with contextlib.suppress(OSError):
-            pipe.close()
+        with self._input_lock, contextlib.suppress(OSError):
+            if self._input_open:
+                pipe.close()
+
+    def _feed(self, pipe: Any, data: bytes) -> bool:
+        """Write data into the pipe, waiting while it is full; False once the session ended."""
+        for i in range(0, len(data), PIPE_CHUNK):
+            chunk = data[i:i + PIPE_CHUNK]
+            while True:
+                with self._input_lock:
+                    if not self._input_open:
+                        return False
+                    try:
+                        pipe.send_bytes(chunk)
+                        break
+                    except BlockingIOError:
+                        pass
+                time.sleep(0.05)  # a statement is running; the prompt reads again after it
+        return True
 
     def _bindings(self, interp: Any) -> KeyBindings:
         kb = KeyBindings()

@@ -119,6 +119,9 @@ class EchoInterpreter:
             first = self.read_secret("New password: ")
             self.write(f"secret of {len(first)} characters, same again: "
                        f"{self.read_secret('Again: ') == first}")
+        elif line == "slow":
+            time.sleep(1)
+            self.write("slow done")
         elif line == "whoami":
             self.write(f"{self.api.user} {self.api.role}")
         elif line == "size":

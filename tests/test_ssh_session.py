@@ -143,6 +143,19 @@ def test_zero_size_pty_falls_back_to_80x24(lab, keys):
     assert r.returncode == 0
 
 
+def test_paste_while_a_statement_runs(lab, keys):
+    # more than a pipe holds arrives while `slow` runs; typeahead is kept, and what is
+    # still unread when the session ends is dropped without hanging it
+    paste = b"slow\nsize\nexit\n" + b"#" * 200_000
+    r = subprocess.run(ssh_cmd(lab.port, "alice", keys["ed25519"], extra=["-tt"]),
+                       input=paste, capture_output=True, timeout=90)
+    out = r.stdout.decode("utf-8", "replace")
+    assert "slow done" in out and "size 80x24" in out
+    assert r.returncode == 0
+    wait_for(lambda: lab.server.session_count == 0, what="session to end")
+    assert ssh(lab.port, "alice", keys["ed25519"], "whoami").returncode == 0
+
+
 def test_ctrl_d_logs_out(lab, keys, tmux):
     t = tmux(ssh_cmd(lab.port, "olga", keys["ecdsa"]))
     t.wait_screen("olga@stub>")
