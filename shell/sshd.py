@@ -39,21 +39,34 @@ POLL = 0.5
 MAX_CONNECTIONS = 100
 
 
+class HostKeyError(OSError):
+    """The host key cannot be made or read (an OSError, as a port in use is, so the
+    daemon reports either the same way)."""
+
+
 def load_or_create_host_key(path: Path) -> paramiko.PKey:
     """The host key at PATH, made on first start: Ed25519 by ssh-keygen when it is
     installed, else RSA 3072 by paramiko (which cannot make Ed25519 keys)."""
     path = Path(path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        keygen = shutil.which("ssh-keygen")
-        if keygen:
-            subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-C", "reflexd host key",
-                            "-f", str(path)], check=True, capture_output=True, timeout=60)
-        else:
-            paramiko.RSAKey.generate(3072).write_private_key_file(str(path))
-        log.info("made ssh host key %s", path)
-    os.chmod(path, 0o600)
-    return paramiko.PKey.from_path(path)
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            keygen = shutil.which("ssh-keygen")
+            if keygen:
+                subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-C",
+                                "reflexd host key", "-f", str(path)],
+                               check=True, capture_output=True, timeout=60)
+            else:
+                paramiko.RSAKey.generate(3072).write_private_key_file(str(path))
+            log.info("made ssh host key %s", path)
+        os.chmod(path, 0o600)
+        return paramiko.PKey.from_path(path)
+    except subprocess.CalledProcessError as e:
+        msg = (e.stderr or b"").decode("utf-8", "replace").strip() or f"exit status {e.returncode}"
+        raise HostKeyError(f"ssh-keygen cannot make {path}: {msg}") from None
+    except (OSError, subprocess.TimeoutExpired, paramiko.SSHException, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise HostKeyError(f"ssh host key {path}: {reason}") from None
 
 
 class _Channel:
@@ -379,4 +392,5 @@ class SshServer:
                 log.exception("closing the session of %r failed", user)
 
 
-__all__ = ["SshServer", "UserRecord", "users_from_running", "load_or_create_host_key"]
+__all__ = ["SshServer", "UserRecord", "users_from_running", "load_or_create_host_key",
+           "HostKeyError"]

@@ -290,3 +290,14 @@ def test_logins_logged_without_secrets(lab, keys, caplog):
     assert logged(rf"refused key ssh-ed25519 {re.escape(stranger)} for user 'alice'")
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "olga-secret" not in text and "Wrong-Secret-9" not in text
+
+
+def test_unreadable_host_key_is_one_line_error(tmp_path, keys):
+    lab = Lab(tmp_path)
+    path = lab.server.host_key_path
+    path.parent.mkdir(parents=True)
+    path.write_text("not a key\n")
+    with pytest.raises(OSError) as e:
+        lab.server.start()
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+    assert lab.server.port == 0, "nothing may listen without a host key"
