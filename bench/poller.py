@@ -33,7 +33,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+# Run as a script, bench/ comes first on the path, and bench/pfbridge.py would shadow the
+# package of that name: put the project root there instead, then the lab helpers.
+sys.path[0:1] = [str(ROOT), str(ROOT / "tests")]
 
 from agent.poller import Poller  # noqa: E402
 from datastore import NS  # noqa: E402
