@@ -35,6 +35,10 @@ def _confirmed(ctx, a) -> None:
 
 @commit.form("'commit' ['comment' COMMENT]")
 def _commit(ctx, a) -> None:
+    if not ctx.api.dirty() and ctx.api.pending_confirm() is None:
+        # as in JunOS, not an error: a batch that ends with commit may change nothing
+        ctx.write("nothing to commit")
+        return
     info = ctx.api.commit(comment=a.get("COMMENT"))
     if info is None:
         ctx.write("configuration check succeeds")
