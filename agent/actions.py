@@ -64,10 +64,9 @@ class Pool:
 class ActionHandler:
     """Turns check results into status, rotation and events; one instance per poller."""
 
-    def __init__(self, op: Operational, driver: Driver, *, optimistic: bool = False) -> None:
+    def __init__(self, op: Operational, driver: Driver) -> None:
         self.op = op
         self.driver = driver
-        self.optimistic = optimistic
         self._members: dict[Key, Member] = {}
         self._pools: dict[str, Pool] = {}
 
@@ -77,8 +76,10 @@ class ActionHandler:
 
     # --- planning (on start and after each commit) ------------------------------------
 
-    def plan(self, wanted: dict[Key, Wanted], pools: dict[str, str]) -> None:
-        """Track exactly the members in wanted and the pools (name -> service) in pools."""
+    def plan(self, wanted: dict[Key, Wanted], pools: dict[str, str], *,
+             optimistic: bool = False) -> None:
+        """Track exactly the members in wanted and the pools (name -> service) in pools; new
+        members start UNKNOWN, or UP and in rotation if optimistic."""
         now = time.time()
         for key in [k for k in self._members if k not in wanted]:
             self._members.pop(key)
@@ -97,14 +98,14 @@ class ActionHandler:
         for key, want in wanted.items():
             m = self._members.get(key)
             if m is None:
-                self._add(key, want, now)
+                self._add(key, want, now, optimistic)
             elif m.want != want:
                 self._change(m, want, now)
         for name in pools:
             self._summarize(name, now)
 
-    def _add(self, key: Key, want: Wanted, now: float) -> None:
-        status = UP if self.optimistic or not want.checked else UNKNOWN
+    def _add(self, key: Key, want: Wanted, now: float, optimistic: bool) -> None:
+        status = UP if optimistic or not want.checked else UNKNOWN
         m = Member(key[0], key[1], want, status, now)
         self._members[key] = m
         self._pools[key[0]].members.add(key[1])

@@ -143,7 +143,8 @@ class Poller:
     def __init__(self, ds: Any, driver: Driver, *, optimistic: bool = False,
                  concurrency: int | None = None) -> None:
         self.ds = ds
-        self.actions = ActionHandler(ds.operational, driver, optimistic=optimistic)
+        self.actions = ActionHandler(ds.operational, driver)
+        self.optimistic = optimistic
         self.concurrency = concurrency or _default_concurrency()
         self._tasks: dict[Key, tuple[Probe, asyncio.Task]] = {}
         self._retired: set[asyncio.Task] = set()
@@ -162,7 +163,9 @@ class Poller:
         if not self._subscribed:
             self.ds.subscribe_commit(self._on_commit)
             self._subscribed = True
-        self._replan(self.ds.running)
+        # Optimism is for the members of the configuration the daemon starts with; a member a
+        # later commit adds waits for its checks.
+        self._replan(self.ds.running, optimistic=self.optimistic)
 
     async def stop(self) -> None:
         """Cancel every check task and wait for them to end."""
@@ -189,7 +192,7 @@ class Poller:
             # A commit made outside the daemon's loop: plan where the tasks live.
             self._loop.call_soon_threadsafe(self._replan, new)
 
-    def _replan(self, running: etree._Element) -> None:
+    def _replan(self, running: etree._Element, optimistic: bool = False) -> None:
         if not self._running:
             return
         started = time.perf_counter()
@@ -202,7 +205,7 @@ class Poller:
                 self._retired.add(task)
                 task.add_done_callback(self._retired.discard)
                 stopped += 1
-        self.actions.plan(p.members, p.pools)
+        self.actions.plan(p.members, p.pools, optimistic=optimistic)
         self.ds.operational.forget(set(p.members), set(p.pools), p.services, p.groups)
         started_tasks = 0
         for key, probe in p.probes.items():

@@ -351,6 +351,47 @@ def test_optimistic_start_is_up_and_in_rotation(rig: Rig):
     run(body())
 
 
+def test_optimism_is_for_the_starting_configuration_only(rig: Rig):
+    async def body():
+        srv = await Listener("127.0.0.21").start()
+        port = dead_port("127.0.0.22")
+        first = [("127.0.0.21", srv.port)]
+        rig.commit(document([service("A", 80, FAST)], [pool("pa", "A", *first)]))
+        poller = Poller(rig.ds, rig.driver, optimistic=True)
+        await poller.start()
+        try:
+            assert rig.status("pa", "127.0.0.21") == "UP"
+            rig.commit(document([service("A", 80, FAST)],
+                                [pool("pa", "A", *first, ("127.0.0.22", port))]))
+            assert rig.status("pa", "127.0.0.22") == "UNKNOWN"
+            assert rig.driver.live("pa") == {"127.0.0.21"}
+            assert await until(lambda: rig.status("pa", "127.0.0.22") == "DOWN")
+            assert ("up", "pa", "127.0.0.22") not in rig.driver.asked
+        finally:
+            await poller.stop()
+            await srv.stop()
+
+    run(body())
+
+
+def test_commit_from_another_thread_is_planned_on_the_loop(rig: Rig):
+    async def body():
+        srv = await Listener("127.0.0.23").start()
+        poller = Poller(rig.ds, rig.driver)
+        await poller.start()
+        try:
+            assert poller.tasks() == {}
+            doc = document([service("A", 80, FAST)], [pool("pa", "A", ("127.0.0.23", srv.port))])
+            await asyncio.get_running_loop().run_in_executor(None, rig.commit, doc)
+            assert await until(lambda: set(poller.tasks()) == {("pa", "127.0.0.23")})
+            assert await until(lambda: rig.status("pa", "127.0.0.23") == "UP")
+        finally:
+            await poller.stop()
+            await srv.stop()
+
+    run(body())
+
+
 def test_check_none_is_up_at_once(rig: Rig):
     async def body():
         port = dead_port("127.0.0.10")
