@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ipaddress
 import logging
 import socket
 import time
+from pathlib import Path
 
 from lxml import etree
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -36,6 +38,16 @@ def communities_of(running: etree._Element) -> dict[bytes, list[Network] | None]
     return out
 
 
+def default_engine_id(port: int) -> bytes:
+    """An RFC 3411 engine ID that stays the same across restarts of this host's agent on port
+    (v3 trap receivers are configured with it): net-snmp's enterprise 8072, format 5 (octets)."""
+    try:
+        seed = Path("/etc/machine-id").read_text().strip()
+    except OSError:
+        seed = socket.gethostname()
+    return bytes.fromhex("80001f8805") + hashlib.sha256(f"{seed}:{port}".encode()).digest()[:12]
+
+
 class SnmpAgent:
     """The agent of one Datastore: `await start()` in the daemon's loop, `await stop()` to end."""
 
@@ -44,7 +56,9 @@ class SnmpAgent:
         self.ds = ds
         self.listen = listen
         self.port = port
-        self.engine_id = bytes.fromhex(engine_id) if isinstance(engine_id, str) else engine_id
+        if isinstance(engine_id, str):
+            engine_id = bytes.fromhex(engine_id.removeprefix("0x"))
+        self.engine_id = engine_id or default_engine_id(port)
         self.index: Index | None = None
         self.users: dict[str, User] = {}
         self.enabled = True
@@ -62,10 +76,7 @@ class SnmpAgent:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        kw = {}
-        if self.engine_id:
-            kw["snmpEngineID"] = rfc1902.OctetString(self.engine_id)
-        self.engine = engine = SnmpEngine(**kw)
+        self.engine = engine = SnmpEngine(snmpEngineID=rfc1902.OctetString(self.engine_id))
         self.mib = load_mib(engine.get_mib_builder())
         self.ctx = Context(self.mib, time.monotonic())
         v6 = ipaddress.ip_address(self.listen).version == 6
@@ -89,7 +100,8 @@ class SnmpAgent:
         self.ds.operational.subscribe(self._on_event)
         self.notifier.start()
         await self._transport._lport  # the endpoint exists once this resolves
-        log.info("snmp: listening on %s port %d", self.listen, self.port)
+        log.info("snmp: listening on %s port %d, engine id 0x%s", self.listen, self.port,
+                 self.engine_id.hex())
 
     async def stop(self) -> None:
         if not self._running:
