@@ -1,1 +1,2 @@
-"""reflexd: the daemon that wires the datastore, packet filter, health poller, SNMP agent, HA and the lbsh servers together."""
+"""reflexd: the daemon that wires the datastore, the packet filter, the health poller, the
+SNMP agent, HA and the lbsh servers together."""

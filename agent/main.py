@@ -21,6 +21,7 @@ from pfbridge import load_driver
 from . import bootstrap
 from .api import DaemonSession, ThreadProxy
 from .control import ControlServer
+from .counters import CounterPoller
 
 log = logging.getLogger("reflex")
 
@@ -83,6 +84,7 @@ class Daemon:
         from .poller import Poller
 
         await self._start(Poller(self.ds, self.driver, optimistic=boot.poller_optimistic))
+        await self._start(CounterPoller(self.ds, self.driver))
         if boot.snmp_enabled:
             from .snmp.agent import SnmpAgent
 

@@ -180,7 +180,7 @@ class Testbed:
                 f"slapd {s.name}", sns,
                 ["slapd", "-f", str(conf), "-h", f"ldap://{s.address}:389/", "-d", "0"],
                 log_file=folder / "slapd.log")
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        env = self.server_env()
         if "smtp" in kinds:
             procs["smtp"] = self.ns.spawn(
                 f"smtp {s.name}", sns,
@@ -195,6 +195,10 @@ class Testbed:
             if kind in kinds:
                 wait_for(lambda p=port: self.reachable(sns, s.address, p), 20,
                          f"{kind} on {s.name}")
+
+    def server_env(self) -> dict:
+        """The environment of the lab's Python programs: this checkout importable."""
+        return dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
 
     def kill_server(self, name: str, kind: str) -> None:
         """Kill a server program, as the paper killed daemon3-j1's sendmail."""
