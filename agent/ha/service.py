@@ -38,10 +38,12 @@ class HaService:
         self.demoter = Demoter(ds.operational, engine.set_demoted)
         self._sock: socket.socket | None = None
         self._tasks: list[asyncio.Task] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- service
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.beat()
         self._listen()
@@ -108,7 +110,7 @@ class HaService:
         if len(parts) != 2 or parts[1].upper() not in ENGINE_STATES:
             log.warning("ignoring a malformed HA report %r", text[:80])
             return
-        group = self.carp.group(parts[0])
+        group = self.carp.group(parts[0]) or self._by_vhid(parts[0])
         if group is None:
             log.warning("HA report for unknown carp group %r", parts[0][:40])
             return
@@ -121,6 +123,12 @@ class HaService:
         op.update_carp(group.name, state=new, since=time.time())
         log.info("carp group %s (vhid %d): %s -> %s", group.name, group.vhid, old, new)
         op.publish("carp-state", group=group.name, vhid=group.vhid, old=old, new=new)
+
+    def _by_vhid(self, subsystem: str):
+        # FreeBSD's devd names a CARP event's subsystem VHID@INTERFACE
+        vhid, _, ifname = subsystem.partition("@")
+        return next((g for g in self.carp.groups
+                     if str(g.vhid) == vhid and g.interface == ifname), None)
 
     def state(self, group: str) -> str:
         st = self.ds.operational.carp(group)
@@ -146,12 +154,10 @@ class HaService:
             if self.ds.operational.carp(g.name) is None:
                 self.ds.operational.update_carp(g.name, state="INIT", since=now)
         self.demoter.reconfigure(carp)
-        task = asyncio.get_running_loop().create_task(self.engine.reconfigure(carp, host))
-        self._tasks.append(task)
-        task.add_done_callback(self._reconfigured)
+        # commits run on the loop, but an applier may be called from another thread too
+        fut = asyncio.run_coroutine_threadsafe(self.engine.reconfigure(carp, host), self._loop)
+        fut.add_done_callback(self._reconfigured)
 
-    def _reconfigured(self, task: asyncio.Task) -> None:
-        with contextlib.suppress(ValueError):
-            self._tasks.remove(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s reconfiguration failed: %s", self.engine.name, task.exception())
+    def _reconfigured(self, fut) -> None:
+        if not fut.cancelled() and fut.exception() is not None:
+            log.error("%s reconfiguration failed: %s", self.engine.name, fut.exception())

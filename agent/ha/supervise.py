@@ -41,12 +41,14 @@ class Child:
 
     def __init__(self, name: str, argv_fn: Callable[[], Sequence[str]], *,
                  netns: str | None = None, restart: bool = True,
-                 on_exit: Callable[[int], None] | None = None):
+                 on_exit: Callable[[int], None] | None = None,
+                 backoff_max: float = BACKOFF_MAX):
         self.name = name
         self._argv_fn = argv_fn
         self.netns = netns
         self.restart = restart
         self.on_exit = on_exit
+        self.backoff_max = backoff_max
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.last_lines: collections.deque[str] = collections.deque(maxlen=50)
@@ -99,7 +101,7 @@ class Child:
             if time.monotonic() - self._started_at >= STABLE_AFTER:
                 delay = BACKOFF_FIRST
             await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX)
+            delay = min(delay * 2, self.backoff_max)
             if self._stopping:
                 return
             try:
