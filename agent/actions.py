@@ -39,7 +39,6 @@ class Member:
     address: str
     want: Wanted
     status: str
-    since: float
     ok_run: int = 0
     fail_run: int = 0
     checks: int = 0
@@ -51,8 +50,9 @@ class Member:
 
 @dataclass(eq=False)
 class Pool:
+    """One pool's members in rotation, its undecided ones, and what the events last said."""
+
     service: str
-    members: set[str] = field(default_factory=set)
     up: set[str] = field(default_factory=set)  # UP and admin-state enabled
     unknown: set[str] = field(default_factory=set)
     # What the events last said: None before the first verdict, True after pool-empty.
@@ -70,10 +70,6 @@ class ActionHandler:
         self._members: dict[Key, Member] = {}
         self._pools: dict[str, Pool] = {}
 
-    def status(self, key: Key) -> str | None:
-        m = self._members.get(key)
-        return None if m is None else m.status
-
     # --- planning (on start and after each commit) ------------------------------------
 
     def plan(self, wanted: dict[Key, Wanted], pools: dict[str, str], *,
@@ -85,7 +81,7 @@ class ActionHandler:
             self._members.pop(key)
             pool = self._pools.get(key[0])
             if pool is not None:
-                for group in (pool.members, pool.up, pool.unknown):
+                for group in (pool.up, pool.unknown):
                     group.discard(key[1])
         for name in [n for n in self._pools if n not in pools]:
             del self._pools[name]
@@ -106,9 +102,8 @@ class ActionHandler:
 
     def _add(self, key: Key, want: Wanted, now: float, optimistic: bool) -> None:
         status = UP if optimistic or not want.checked else UNKNOWN
-        m = Member(key[0], key[1], want, status, now)
+        m = Member(key[0], key[1], want, status)
         self._members[key] = m
-        self._pools[key[0]].members.add(key[1])
         self.op.update_member(
             m.pool, m.address, status=status, since=now, last_check=0.0,
             last_result="" if want.checked else "ok", error="", checks=0, failures=0,
