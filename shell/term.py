@@ -28,6 +28,7 @@ log = logging.getLogger("reflex.ssh.term")
 # A channel has no pty line discipline to add carriage returns.
 _BARE_LF = re.compile(r"(?<!\r)\n")
 DEFAULT_SIZE = (80, 24)
+MAX_SIDE = 1000
 # At most PIPE_BUF bytes: a non-blocking write of it into a pipe is all or nothing.
 PIPE_CHUNK = 4096
 
@@ -66,10 +67,11 @@ class ChannelStdout:
 
 
 def usable_size(width: int, height: int) -> tuple[int, int]:
-    """A pty of 0x0 (`ssh -tt` with piped input) is drawn as 80x24."""
+    """A pty of 0x0 (`ssh -tt` with piped input) is drawn as 80x24; a client's claim of
+    an enormous window is held to MAX_SIDE."""
     if width <= 0 or height <= 0:
         return DEFAULT_SIZE
-    return width, height
+    return min(width, MAX_SIDE), min(height, MAX_SIDE)
 
 
 class TerminalSession:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
+import paramiko
 import pytest
 from test_ssh_common import Tmux, make_keys, running_lab, ssh, ssh_cmd, wait_for
 
@@ -219,3 +220,30 @@ def test_stop_ends_live_sessions(tmp_path, keys):
             if c.poll() is None:
                 c.kill()
                 c.wait(10)
+
+
+def test_enormous_window_is_held_to_a_sane_size(lab, keys):
+    # OpenSSH only reports the real terminal; paramiko's client can claim any size
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    try:
+        client.connect("127.0.0.1", lab.port, "alice", key_filename=str(keys["ed25519"]),
+                       look_for_keys=False, allow_agent=False, timeout=10)
+        chan = client.get_transport().open_session(timeout=10)
+        chan.get_pty("xterm", 4_000_000, 4_000_000)
+        chan.invoke_shell()
+        chan.settimeout(20)
+        chan.sendall(b"size\r")
+        seen = b""
+        while b"size 1000x1000" not in seen:
+            data = chan.recv(65536)
+            assert data, seen[-300:]
+            seen += data
+        chan.resize_pty(120, 0)  # a zero side falls back to 80x24
+        chan.sendall(b"size\r")
+        while b"size 80x24" not in seen:
+            data = chan.recv(65536)
+            assert data, seen[-300:]
+            seen += data
+    finally:
+        client.close()
