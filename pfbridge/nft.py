@@ -30,6 +30,8 @@ class NftDriver(Driver):
         self.netns = netns
         self._nft = Nft(netns)
         self._json = Nft(netns, json=True)
+        self._plans: dict[str, r.Plan] = {}
+        self._plans_of: Config | None = None
 
     # --- what the base class asks for ----------------------------------------------------
 
@@ -80,18 +82,7 @@ class NftDriver(Driver):
 
     def counters(self) -> dict[str, dict[str, int]]:
         """Per service: packets and bytes both ways, new connections, conntrack states now."""
-        try:
-            data = json.loads(self._json.run(f"list counters table {r.TABLE}") or "{}")
-        except (NftError, ValueError):
-            return {}
-        raw: dict[str, dict[str, int]] = {}
-        for item in data.get("nftables", []):
-            c = item.get("counter")
-            if c and c.get("table") == "reflex":
-                raw[c["name"]] = {
-                    "packets": int(c.get("packets", 0)),
-                    "bytes": int(c.get("bytes", 0)),
-                }
+        values = self._counter_values()
         try:
             states = conntrack.dnat_counts(self.netns)
         except OSError as exc:
@@ -99,14 +90,16 @@ class NftDriver(Driver):
             states = {}
         out = {}
         for name, svc in self.config.services.items():
-            traffic = raw.get(f"traffic_{name}", {})
-            conn = raw.get(f"conn_{name}", {})
-            key = (r.addr(svc.address), 6 if svc.protocol == "tcp" else 17, svc.port)
+            fam = 6 if ":" in svc.address else 4
+            key = f"{r.addr(svc.address)} . {svc.protocol} . {svc.port}"
+            packets, nbytes = values.get((f"traffic{fam}", key), (0, 0))
+            conn = values.get((f"conn{fam}", key), (0, 0))[0]
+            ct_key = (r.addr(svc.address), 6 if svc.protocol == "tcp" else 17, svc.port)
             out[name] = {
-                "packets": traffic.get("packets", 0),
-                "bytes": traffic.get("bytes", 0),
-                "connections": conn.get("packets", 0),
-                "states": states.get(key, 0),
+                "packets": packets,
+                "bytes": nbytes,
+                "connections": conn,
+                "states": states.get(ct_key, 0),
             }
         return out
 
@@ -122,21 +115,35 @@ class NftDriver(Driver):
         except r.RenderError as exc:
             raise ApplyError(str(exc)) from None
 
-    def _counter_values(self) -> dict[str, tuple[int, int]]:
-        """Every named counter of the table: name -> (packets, bytes)."""
-        try:
-            data = json.loads(self._json.run(f"list counters table {r.TABLE}") or "{}")
-        except (NftError, ValueError):
-            return {}
-        out = {}
-        for item in data.get("nftables", []):
-            c = item.get("counter")
-            if c and c.get("table") == "reflex":
-                out[c["name"]] = (int(c.get("packets", 0)), int(c.get("bytes", 0)))
+    def _counter_values(self) -> r.Counters:
+        """The element counters of the counting sets: (set, service key) -> (packets, bytes)."""
+        out: r.Counters = {}
+        for name in r.COUNTING_SETS:
+            try:
+                data = json.loads(self._json.run(f"list set {r.TABLE} {name}") or "{}")
+            except (NftError, ValueError):
+                continue
+            for item in data.get("nftables", []):
+                for elem in (item.get("set") or {}).get("elem", []):
+                    e = elem.get("elem") if isinstance(elem, dict) else None
+                    if not e or "counter" not in e:
+                        continue
+                    address, proto, port = e["val"]["concat"]
+                    key = f"{r.addr(address)} . {proto} . {int(port)}"
+                    c = e["counter"]
+                    out[(name, key)] = (int(c.get("packets", 0)), int(c.get("bytes", 0)))
         return out
 
     def _members(self, pool: str, before: frozenset[str], after: frozenset[str]) -> None:
-        cmds = r.member_commands(self.config, pool, before, after)
+        if self._plans_of is not self.config:
+            # once per configuration, so a member change costs the same at any size
+            self._plans = r.plans(self.config)
+            self._plans_of = self.config
+        p = self.config.pools[pool]
+        plan = self._plans.get(p.service)
+        if plan is None:
+            return
+        cmds = r.member_commands(plan, p, before, after)
         if cmds:
             self._run("\n".join(cmds))
 

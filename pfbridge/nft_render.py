@@ -11,6 +11,7 @@ service's slot elements: no rule, chain or other service is touched.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -81,14 +82,20 @@ def ifname(name: str) -> str:
     return f'"{name}"'
 
 
-def addr(text: str, version: int | None = None) -> str:
+@functools.lru_cache(maxsize=65536)
+def _ip(text: str) -> tuple[int, str]:
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
         raise RenderError(f"invalid address {text!r}") from None
-    if version is not None and ip.version != version:
+    return ip.version, ip.compressed
+
+
+def addr(text: str, version: int | None = None) -> str:
+    v, compressed = _ip(text)
+    if version is not None and v != version:
         raise RenderError(f"address {text} is not IPv{version}")
-    return ip.compressed
+    return compressed
 
 
 def net(text: str) -> str:
@@ -115,6 +122,9 @@ def proto(text: str) -> str:
 
 def smooth_order(weights: dict[str, int]) -> list[str]:
     """Nginx's smooth weighted round robin: each name weight times, spread out."""
+    values = set(weights.values())
+    if len(values) == 1:  # equal weights: plain rotation
+        return list(weights) * values.pop()
     total = sum(weights.values())
     current = dict.fromkeys(weights, 0)
     order: list[str] = []
@@ -158,6 +168,8 @@ def assign(
     weighted cycle; so a member leaving or coming back moves only its own slots."""
     if not live or pool is None:
         return [None] * len(owners)
+    if live.issuperset(owners):
+        return list(owners)
     cycle = smooth_order(_weights(service, pool, live))
     out: list[str | None] = []
     j = 0
@@ -198,7 +210,7 @@ def plan(service: Service, pool: Pool | None) -> Plan:
     key = f"{addr(service.address, fam.v)} . {proto(service.protocol)} . {port(service.port)}"
     owners = layout(service, pool)
     for m in pool.members if pool else ():
-        if ipaddress.ip_address(m.address).version != fam.v:
+        if _ip(m.address)[0] != fam.v:
             raise RenderError(
                 f"member {m.address} of pool {pool.name} is not IPv{fam.v}"
                 f" like service {service.name}"
@@ -214,15 +226,22 @@ def plan(service: Service, pool: Pool | None) -> Plan:
     return Plan(service, fam, key, tuple(owners), chain)
 
 
+def pools_by_service(config: Config) -> dict[str, Pool]:
+    return {pool.service: pool for pool in config.pools.values()}
+
+
 def plans(config: Config) -> dict[str, Plan]:
+    pools = pools_by_service(config)
     out = {}
     for name, service in config.services.items():
         ident(name)
-        out[name] = plan(service, config.pool_for_service(name))
+        out[name] = plan(service, pools.get(name))
     return out
 
 
 Elements = dict[str, dict[str, str | None]]
+Counters = dict[tuple[str, str], tuple[int, int]]  # (set, service key) -> (packets, bytes)
+COUNTING_SETS = ("conn4", "traffic4", "conn6", "traffic6")
 
 
 def service_elements(p: Plan, pool: Pool | None, live: frozenset[str]) -> Elements:
@@ -230,20 +249,27 @@ def service_elements(p: Plan, pool: Pool | None, live: frozenset[str]) -> Elemen
     s, f, key = p.service, p.fam, p.key
     out: Elements = {
         f"svc{f.v}": {key: f"goto {p.chain}" if p.chain else "drop"},
-        f"conn{f.v}": {key: f'"conn_{s.name}"'},
-        f"traffic{f.v}": {key: f'"traffic_{s.name}"'},
+        f"conn{f.v}": {key: None},
+        f"traffic{f.v}": {key: None},
     }
     if s.reflect:
         out[f"reflect{f.v}"] = {key: None}
     if s.sticky:
         out[f"stickysvc{f.v}"] = {key: None}
+    out.update(slot_elements(p, pool, live))
+    return out
+
+
+def slot_elements(p: Plan, pool: Pool | None, live: frozenset[str]) -> Elements:
+    """The slot elements of one service: what a member going in or out of rotation changes."""
+    s, f, key = p.service, p.fam, p.key
     members = {m.address: m for m in pool.members} if pool else {}
     slots: dict[str, str | None] = {}
     for i, member in enumerate(assign(s, pool, list(p.owners), live), start=1):
         if member is not None:
             m = members[member]
             slots[f"{key} . {i}"] = f"{addr(m.address, f.v)} . {port(m.port or s.port)}"
-    out[f"slot{f.v}"] = slots
+    out: Elements = {f"slot{f.v}": slots}
     if s.sticky:
         out[f"slotm{f.v}"] = dict(slots)
     return out
@@ -251,8 +277,9 @@ def service_elements(p: Plan, pool: Pool | None, live: frozenset[str]) -> Elemen
 
 def all_elements(config: Config, live: dict[str, frozenset[str]], ps: dict[str, Plan]) -> Elements:
     out: Elements = {}
+    pools = pools_by_service(config)
     for name, p in ps.items():
-        pool = config.pool_for_service(name)
+        pool = pools.get(name)
         members = live.get(pool.name, frozenset()) if pool else frozenset()
         for set_name, elems in service_elements(p, pool, members).items():
             out.setdefault(set_name, {}).update(elems)
@@ -274,8 +301,10 @@ def set_decls() -> dict[str, str]:
         target = f"{f.ip} daddr . th dport"
         out[f"slot{f.v}"] = f"typeof {f.key_expr} . numgen inc mod 2 : {target};"
         out[f"slotm{f.v}"] = f"typeof {f.key_expr} . meta mark : {target};"
-        out[f"conn{f.v}"] = f"type {k} : counter;"
-        out[f"traffic{f.v}"] = f"type {k} : counter;"
+        # per-service counters live on these sets' elements: a named counter object each
+        # would make libnftables fetch them all on every member change
+        out[f"conn{f.v}"] = f"type {k}; counter;"
+        out[f"traffic{f.v}"] = f"type {k}; counter;"
         out[f"reflect{f.v}"] = f"type {k};"
         out[f"stickysvc{f.v}"] = f"type {k};"
     return out
@@ -340,14 +369,6 @@ def sticky_maps_for(ps: Iterable[Plan]) -> set[str]:
     return {sticky_map(p.fam, p.slots) for p in ps if p.service.sticky and p.chain}
 
 
-def counters_for(config: Config) -> set[str]:
-    out = set()
-    for name in config.services:
-        out.add(f"conn_{ident(name)}")
-        out.add(f"traffic_{name}")
-    return out
-
-
 def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
     """The hooked chains and `services`: name -> (chain header, rules). They depend only on the
     device (interfaces, internal net, addresses), not on the services."""
@@ -371,7 +392,7 @@ def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
 
     services: list[str] = []
     for f in FAMILIES:
-        services.append(f"counter name {f.key_expr} map @conn{f.v}")
+        services.append(f"{f.key_expr} @conn{f.v}")
         services.append(f"{f.key_expr} vmap @svc{f.v}")
 
     post: list[str] = []
@@ -395,7 +416,7 @@ def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
     for f in FAMILIES:
         for p in ("tcp", "udp"):
             match, key = f.ct_key(p)
-            track.append(f"ct status dnat {match} counter name {key} map @traffic{f.v}")
+            track.append(f"ct status dnat {match} {key} @traffic{f.v}")
     for f in FAMILIES:
         for p in ("tcp", "udp"):
             match, key = f.ct_key(p)
@@ -412,34 +433,39 @@ def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
 # --- whole script ----------------------------------------------------------------------------
 
 
-def _elements_text(elems: dict[str, str | None]) -> str:
-    return ", ".join(k if v is None else f"{k} : {v}" for k, v in sorted(elems.items()))
+def _elements_text(elems: dict[str, str | None], sep: str = " : ") -> str:
+    return ", ".join(k if v is None else f"{k}{sep}{v}" for k, v in sorted(elems.items()))
+
+
+def _counted(value: tuple[int, int] | None) -> str | None:
+    if not value or not any(value):
+        return None
+    return f"counter packets {int(value[0])} bytes {int(value[1])}"
 
 
 def script(
     config: Config,
     live: dict[str, frozenset[str]],
     header: str = "",
-    counters: dict[str, tuple[int, int]] | None = None,
+    counters: Counters | None = None,
 ) -> str:
     """The whole table as an nft script that replaces any earlier `table inet reflex` in one
     transaction (the empty declaration makes the delete safe when there is none). counters
-    gives named counters their starting (packets, bytes), to carry them over a reload."""
+    gives counting-set elements their starting (packets, bytes), to carry them over a reload."""
     ps = plans(config)
     elements = all_elements(config, live, ps)
     lines = [header] if header else []
     lines += [f"table {TABLE} {{}}", f"delete table {TABLE}", f"table {TABLE} {{"]
-    for name in sorted(counters_for(config)):
-        packets, nbytes = (counters or {}).get(name, (0, 0))
-        value = f"\n\t\tpackets {int(packets)} bytes {int(nbytes)}" if packets or nbytes else ""
-        lines.append(f"\tcounter {name} {{{value}\n\t}}")
     decls = set_decls()
     for sm in sorted(sticky_maps_for(ps.values())):
         decls[sm] = sticky_decl(FAM[int(sm[6])])
     for name, decl in decls.items():
         body = [f"\t\t{d.strip()}" for d in decl.split(";") if d.strip()]
         elems = elements.get(name)
-        if elems:
+        if elems and counters and name in COUNTING_SETS:
+            elems = {k: _counted(counters.get((name, k))) for k in elems}
+            body.append(f"\t\telements = {{ {_elements_text(elems, ' ')} }}")
+        elif elems:
             body.append(f"\t\telements = {{ {_elements_text(elems)} }}")
         lines.append(f"\tmap {name} {{" if ":" in decl.split(";")[0] else f"\tset {name} {{")
         lines += body
@@ -491,12 +517,9 @@ def commit_commands(
     new_live: dict[str, frozenset[str]],
 ) -> list[str]:
     """The commands that take the table from (old, old_live) to (new, new_live), when
-    needs_reload(old, new) is false: element, counter and sticky-map changes only."""
+    needs_reload(old, new) is false: element changes and unused chains and maps going."""
     old_ps, new_ps = plans(old), plans(new)
     cmds: list[str] = []
-    old_counters, new_counters = counters_for(old), counters_for(new)
-    for name in sorted(new_counters - old_counters):
-        cmds.append(f"add counter {TABLE} {name}")
     deletes, adds = element_changes(
         all_elements(old, old_live, old_ps), all_elements(new, new_live, new_ps)
     )
@@ -506,21 +529,12 @@ def commit_commands(
         cmds.append(f"delete chain {TABLE} {name}")
     for sm in sorted(sticky_maps_for(old_ps.values()) - sticky_maps_for(new_ps.values())):
         cmds.append(f"delete map {TABLE} {sm}")
-    for name in sorted(old_counters - new_counters):
-        cmds.append(f"delete counter {TABLE} {name}")
     return cmds
 
 
 def member_commands(
-    config: Config, pool_name: str, before: frozenset[str], after: frozenset[str]
+    p: Plan, pool: Pool, before: frozenset[str], after: frozenset[str]
 ) -> list[str]:
     """The element changes of one pool's rotation going from `before` to `after`."""
-    service = config.service_of_pool(pool_name)
-    if service is None:
-        return []
-    pool = config.pools[pool_name]
-    p = plan(service, pool)
-    deletes, adds = element_changes(
-        service_elements(p, pool, before), service_elements(p, pool, after)
-    )
+    deletes, adds = element_changes(slot_elements(p, pool, before), slot_elements(p, pool, after))
     return deletes + adds
