@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -26,8 +28,27 @@ def _socket_path(args: argparse.Namespace) -> Path:
 
 def _write(line: str) -> None:
     stream = sys.stderr if line.startswith("ERROR: ") else sys.stdout
-    stream.write(line + "\n")
-    stream.flush()
+    try:
+        stream.write(line + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        # the reader went away (lbsh -c 'show configuration' | head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        raise SystemExit(1) from None
+
+
+class _OneLine(logging.Formatter):
+    """Log records as one line on a console: the user sees no traceback."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+        return ""
+
+
+def _logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine("lbsh: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 def _interactive(interp) -> int:
@@ -74,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-s", "--socket", help="reflexd's control socket (default: bootstrap file)")
     p.add_argument("-b", "--bootstrap", help="reflexd's bootstrap file")
     args = p.parse_args(argv)
+    _logging()
 
     from shell.client import connect
     from shell.interp import Interpreter

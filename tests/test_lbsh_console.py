@@ -121,3 +121,13 @@ def test_interactive_tab_and_question_mark(daemon):
         child.close(force=True)
     assert xp(ds.running, "rlb:pools/rlb:pool[rlb:name='SOME_POOL']/rlb:member/rlb:address/text()"
               ) == ["192.168.1.100"]
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(daemon):
+    _ds, sock = daemon
+    proc = subprocess.Popen([LBSH, "-s", str(sock), "-c", "help service"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before lbsh has written anything: its first line meets EPIPE
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert b"Traceback" not in err and b"Error" not in err, err

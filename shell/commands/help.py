@@ -14,10 +14,31 @@ def _block(label: str, lines: list[str]) -> list[str]:
     return [f"{label}: {line}" if i == 0 else pad + line for i, line in enumerate(lines)]
 
 
+WIDTH = 78
+
+
+def wrap(usage: str, indent: int) -> list[str]:
+    """A long usage line broken before its ' | ' separators, to fit a terminal."""
+    if indent + len(usage) <= WIDTH:
+        return [usage]
+    lines, cur = [], ""
+    for i, part in enumerate(usage.split(" | ")):
+        piece = part if i == 0 else "| " + part
+        if cur and indent + len(cur) + 1 + len(piece) > WIDTH:
+            lines.append(cur)
+            cur = "    " + piece
+        else:
+            cur = f"{cur} {piece}" if cur else piece
+    lines.append(cur)
+    return lines
+
+
 def describe(cmd: Command) -> list[str]:
     out = [f"name: lb.{cmd.name}"]
-    usages = [f.usage + ("   (admins only)" if f.admin and not cmd.admin_only else "")
-              for f in cmd.forms]
+    usages = []
+    for f in cmd.forms:
+        usages += wrap(f.usage + ("   (admins only)" if f.admin and not cmd.admin_only else ""),
+                       len("usage: "))
     out += _block("usage", usages)
     where = [f"{ph}: {KINDS[ph].description}" for ph in cmd.placeholders()]
     if where:
@@ -39,6 +60,7 @@ def _help(ctx, a) -> None:
     ctx.write("lbsh statements ('help COMMAND' explains one):")
     width = max(len(n) for n in table) + 2
     for n, cmd in table.items():
-        mark = "" if not cmd.admin_only else " (admins only)"
-        ctx.write(f"  {n:<{width}}{cmd.summary}{mark}")
+        ctx.write(f"  {n:<{width}}{cmd.summary}")
+    looks = ", ".join(n for n, c in table.items() if not c.admin_only)
+    ctx.write(f"Operators may run {looks}; everything else needs an admin.")
     ctx.write("Comments start with '#'. Tab completes a word; '?' shows what may come next.")
