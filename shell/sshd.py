@@ -69,6 +69,23 @@ def load_or_create_host_key(path: Path) -> paramiko.PKey:
         raise HostKeyError(f"ssh host key {path}: {reason}") from None
 
 
+class _Transport(paramiko.Transport):
+    """paramiko's transport, logging as reflex.ssh.transport. What it logs as an error
+    is one client's broken connection, not the server's: that is info, and its traceback
+    is for debugging only."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.set_log_channel("reflex.ssh.transport")
+
+    def _log(self, level: int, msg: Any, *args: Any) -> None:
+        if isinstance(msg, list):
+            level = logging.DEBUG
+        elif level >= logging.ERROR:
+            level = logging.INFO
+        super()._log(level, msg, *args)
+
+
 class _Channel:
     """What the client asked of one session channel, recorded by the transport thread."""
 
@@ -288,7 +305,7 @@ class SshServer:
 
     def _serve_connection(self, conn: socket.socket, peer: str, key: paramiko.PKey) -> None:
         try:
-            t = paramiko.Transport(conn)
+            t = _Transport(conn)
             t.local_version = "SSH-2.0-reflexd"
             t.add_server_key(key)
             handler = _Handler(self._auth, t, peer, self._max_tries)
