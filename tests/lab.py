@@ -190,6 +190,9 @@ class Lab:
             port = f"p{i}"
             self._veth(dev, port, ns, "eth0")
             run("ip", "link", "set", port, "master", INT_IF, ns=dev)
+            # Like a switch port: a reflected connection whose member is its own client leaves
+            # the device towards the port it came from, which a bridge drops unless hairpin.
+            run("ip", "link", "set", port, "type", "bridge_slave", "hairpin", "on", ns=dev)
             b = Backend(name, ns, f"198.19.{i}.1", f"2001:2:1::1{i}")
             run("ip", "addr", "add", f"{b.address}/16", "dev", "eth0", ns=ns)
             run("ip", "-6", "addr", "add", f"{b.address6}/64", "dev", "eth0", "nodad", ns=ns)
