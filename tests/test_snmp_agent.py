@@ -261,3 +261,23 @@ def test_commit_changes_credentials_without_restart(fresh):
     assert r.returncode != 0 and "Timeout" in r.stderr
     fresh.commit(config(3), "on")
     assert lines(snmp("snmpget", *v2c(fresh.port), *get)) == ['"lb1.example"']
+
+
+def test_ipv6_listener_and_restart_on_the_same_port(fresh):
+    from agent.snmp.agent import SnmpAgent
+
+    fresh.acall(fresh.agent.stop())
+    six = SnmpAgent(fresh.ds, listen="::1", port=fresh.port)
+    fresh.acall(six.start())
+    try:
+        r = snmp("snmpget", "-v2c", "-c", "public", "-r", "0", "-t", "2",
+                 f"udp6:[::1]:{fresh.port}", "-Oqv", ".1.3.6.1.2.1.1.5.0")
+        assert lines(r) == ['"lb1.example"']
+        r = snmp("snmpget", *v3(fresh.port)[:-1], f"udp6:[::1]:{fresh.port}", "-Oqv",
+                 ".1.3.6.1.2.1.1.5.0")
+        assert lines(r) == ['"lb1.example"']
+    finally:
+        fresh.acall(six.stop())
+    fresh.acall(fresh.agent.start())
+    assert lines(snmp("snmpget", *v2c(fresh.port), "-Oqv", ".1.3.6.1.2.1.1.5.0")) == [
+        '"lb1.example"']

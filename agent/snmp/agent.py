@@ -68,6 +68,7 @@ class SnmpAgent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport = None
         self._running = False
+        self._subscribed = False
         self._wanted: tuple[etree._Element, dict] | None = None
         self._builder: asyncio.Task | None = None
         self.built = 0  # indexes built: lets a caller wait for a commit to show
@@ -96,7 +97,10 @@ class SnmpAgent:
         self._running = True
         self._configure(self.ds.running)
         await self._rebuild()
-        self.ds.subscribe_commit(self._on_commit)
+        if not self._subscribed:
+            # the datastore has no unsubscribe for commits: once, for every start
+            self.ds.subscribe_commit(self._on_commit)
+            self._subscribed = True
         self.ds.operational.subscribe(self._on_event)
         self.notifier.start()
         await self._transport._lport  # the endpoint exists once this resolves

@@ -64,6 +64,7 @@ class Notifier:
         self.originator = ntforg.NotificationOriginator()
         self.targets: list[Target] = []
         self._vacm: set[tuple[int, str, str]] = set()
+        self._users: dict[str, User | None] = {}
         self.sent = 0
         self.dropped = 0
         self._task: asyncio.Task | None = None
@@ -84,6 +85,10 @@ class Notifier:
     # -- configuration
 
     def configure(self, targets: list[Target], users: dict[str, User]) -> None:
+        wanted = {t.user: users.get(t.user) for t in targets if t.user}
+        if targets == self.targets and wanted == self._users:
+            return  # untouched: informs in flight keep their targets
+        self._users = wanted
         e = self.engine
         for t in self.targets:
             config.delete_target_address(e, f"a-{t.name}")
