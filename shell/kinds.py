@@ -108,6 +108,7 @@ def _secret(path: str) -> Check:
 
 
 MASK = "********"
+MAX_BLOCK = 4096  # host addresses one statement may name through an address block
 S = "/reflex/services/service"
 C = S + "/check"
 

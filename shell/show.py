@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import ipaddress
 
 from lxml import etree
 
@@ -15,7 +16,7 @@ from datastore.schema import load_schema
 
 from .checkspec import CHECK_LEAVES, CHECK_WORDS
 from .context import q, xp
-from .kinds import MASK
+from .kinds import MASK, MAX_BLOCK
 from .syntax import quote_word
 
 
@@ -113,12 +114,58 @@ def _check(name: str, check, o: _Out) -> None:
     o.add(*parts)
 
 
+def _blocks(members: list) -> dict[int, tuple[str, int]]:
+    """Runs of plain members (no port, weight or admin state) that are exactly the host
+    addresses of an IPv4 block, in order, as `add BLOCK` made them: first index ->
+    (block, length)."""
+    raw = [m.findtext(q("address")) for m in members]
+    addrs = [a if len(m) == 1 else None for a, m in zip(raw, members, strict=True)]
+    out: dict[int, tuple[str, int]] = {}
+    i = 0
+    while i < len(addrs):
+        best = None
+        try:
+            first = ipaddress.IPv4Address(addrs[i]) if addrs[i] else None
+        except ValueError:
+            first = None
+        if first is not None:
+            for plen in range(32 - MAX_BLOCK.bit_length() + 1, 31):
+                block = ipaddress.IPv4Network((int(first) - 1, plen), strict=False)
+                hosts = block.num_addresses - 2
+                if int(block.network_address) + 1 != int(first) or i + hosts > len(addrs):
+                    continue
+                # a block whose network or broadcast address is a member beside it was not
+                # added as a block: listing the addresses reads better
+                edges = {str(block.network_address), str(block.broadcast_address)}
+                beside = {raw[i - 1] if i else None,
+                          raw[i + hosts] if i + hosts < len(raw) else None}
+                if not edges & beside and \
+                        all(addrs[i + k] == str(first + k) for k in range(hosts)):
+                    best = (str(block), hosts)
+                    break
+        if best:
+            out[i] = best
+            i += best[1]
+        else:
+            i += 1
+    return out
+
+
 def _pools(root, o: _Out) -> None:
     m = "/reflex/pools/pool/member"
     for pool in xp(root, "rlb:pools/rlb:pool"):
         name = word(pool.findtext(q("name")))
         o.add("pool", name, "for", word(pool.findtext(q("service")) or ""))
-        for member in xp(pool, "rlb:member"):
+        members = xp(pool, "rlb:member")
+        blocks = _blocks(members)
+        skip = 0
+        for n, member in enumerate(members):
+            if n in blocks:
+                o.add("add", blocks[n][0], "to", name)
+                skip = blocks[n][1]
+            if skip:
+                skip -= 1
+                continue
             addr = member.findtext(q("address"))
             port, weight = o.val(member, "port", m + "/port"), o.val(member, "weight",
                                                                      m + "/weight")

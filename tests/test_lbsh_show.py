@@ -77,6 +77,8 @@ def test_round_trip_rebuilds_the_same_configuration(ds, tmp_path):
     printed = sh.ok("show configuration")
     assert printed[0] == "hostname lb1"
     assert 'snmp contact "Network operations <noc@example.net> #1"' in printed
+    assert "add 192.168.1.64/30 to dns_pool" in printed  # a block prints back as one
+    assert "add 192.168.1.2 to mx_pool" in printed
     other = _fresh(tmp_path, "b")
     assert other.batch("\n".join(printed) + "\ncommit\n") == 0, other.out[-2:]
     assert canonical(other.ds.running) == canonical(ds.running)
@@ -124,6 +126,18 @@ def test_secret_leaves_come_from_the_yang_module():
         "/reflex/snmp/trap-target/community",
         "/reflex/users/user/password-hash",
     }
+
+
+def test_blocks_print_back_only_where_they_are_whole(ds, tmp_path):
+    sh = Shell(ds, tmp_path)
+    sh.batch("internal net 192.168.0.0/16\nservice S is 62.103.127.1 tcp 25\npool p for S\n"
+             "add 192.168.2.0/28 to p\nadd 192.168.3.0/29 to p\ndrain 192.168.3.3 in p\n"
+             "add 192.168.4.0/29 to p\nadd 192.168.4.7 to p\n")
+    adds = [ln for ln in sh.ok("show configuration") if ln.startswith(("add", "drain"))]
+    assert adds == ["add 192.168.2.0/28 to p", "add 192.168.3.1 to p", "add 192.168.3.2 to p",
+                    "add 192.168.3.3 to p", "drain 192.168.3.3 in p", "add 192.168.3.4 to p",
+                    "add 192.168.3.5 to p", "add 192.168.3.6 to p",
+                    *(f"add 192.168.4.{i} to p" for i in range(1, 8))]
 
 
 def test_show_configuration_sources(ds, tmp_path):

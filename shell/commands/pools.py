@@ -8,8 +8,7 @@ import ipaddress
 
 from ..context import key, q, xp
 from ..grammar import ShellError, command, no
-
-MAX_BLOCK = 4096
+from ..kinds import MAX_BLOCK
 
 pool = command(
     "pool", "create a pool of servers for a service (one pool a service)",

@@ -35,15 +35,13 @@ def _confirmed(ctx, a) -> None:
 
 @commit.form("'commit' ['comment' COMMENT]")
 def _commit(ctx, a) -> None:
-    if not ctx.api.dirty() and ctx.api.pending_confirm() is None:
+    dirty, pending = ctx.api.dirty(), ctx.api.pending_confirm()
+    if not dirty and pending is None:
         # as in JunOS, not an error: a batch that ends with commit may change nothing
         ctx.write("nothing to commit")
         return
     info = ctx.api.commit(comment=a.get("COMMENT"))
-    if info is None:
-        ctx.write("configuration check succeeds")
-    else:
-        ctx.write(f"commit {info.id} complete")
+    ctx.write(f"commit {info.id} confirmed" if not dirty else f"commit {info.id} complete")
 
 
 discard = command("discard", "throw the candidate's changes away", ["discard"])
