@@ -100,6 +100,22 @@ class HaLab:
             raise RuntimeError(f"server {name} in {ns} did not start")
         return proc
 
+    def redirect(self, dev: str, port: int = 9000) -> None:
+        """VIP:port DNAT to the backend, and the strict conntrack a firewall has: no mid-stream
+        pick-up (tcp_loose 0), invalid packets dropped."""
+        rules = (
+            "table ip halab {\n"
+            " chain prerouting { type nat hook prerouting priority dstnat;"
+            f" ip daddr {VIP} tcp dport {port} dnat to {BACKEND}:{PORT}; }}\n"
+            " chain forwarding { type filter hook forward priority filter;"
+            " ct state invalid drop; }\n"
+            "}\n")
+        ns = self.ns[dev]
+        subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True,
+                       check=True, timeout=30)
+        run("sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0", ns=ns)
+        run("sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1", ns=ns)
+
     def link(self, dev: str, up: bool, ifname: str = "eth0") -> None:
         run("ip", "link", "set", ifname, "up" if up else "down", ns=self.ns[dev])
 
@@ -215,7 +231,7 @@ class Device:
     in the device's namespace."""
 
     def __init__(self, lab: HaLab, name: str, tmp: Path, config: str, engine: str = "keepalived",
-                 start: bool = True):
+                 start: bool = True, conntrack: bool = False):
         from datastore.store import Datastore
 
         self.lab, self.name = lab, name
@@ -227,6 +243,11 @@ class Device:
         s.commit(comment="test set-up")
         s.close()
         self.svc = self._service(engine)
+        self.extra: list = []
+        if conntrack:
+            from agent.ha.conntrackd import Conntrackd
+
+            self.extra.append(Conntrackd(self.ds, self.dir / "ha", netns=lab.ns[name]))
         self.events: list[tuple[str, dict]] = []
         self.ds.operational.subscribe(lambda kind, data: self.events.append((kind, data)))
         if start:
@@ -250,6 +271,8 @@ class Device:
 
     def start(self) -> None:
         self.loop.run(self.svc.start())
+        for svc in self.extra:
+            self.loop.run(svc.start())
 
     def state(self, group: str = "ext") -> str:
         return self.loop.call(self.svc.state, group)
@@ -267,6 +290,8 @@ class Device:
 
     def close(self) -> None:
         try:
+            for svc in reversed(self.extra):
+                self.loop.run(svc.stop())
             self.loop.run(self.svc.stop())
         finally:
             self.loop.close()
