@@ -27,6 +27,8 @@ FAIL_DELAY = 1.5
 # after which the connection is closed.
 MAX_AUTH_TRIES = 6
 
+# Bytes of a password bcrypt looks at.
+BCRYPT_MAX = 72
 KEY_TYPES = frozenset({
     "ssh-ed25519", "ssh-rsa",
     "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
@@ -89,21 +91,23 @@ def _dummy() -> bytes:
 def check_password_hash(password: str | bytes, hashed: str | None) -> bool:
     """True when the password matches a bcrypt or argon2 hash."""
     pw = password.encode() if isinstance(password, str) else password
-    if hashed and hashed.startswith("$2"):
-        try:
-            return bcrypt.checkpw(pw, hashed.encode())
-        except ValueError:
-            log.warning("unusable bcrypt password hash in configuration")
-    elif hashed and hashed.startswith("$argon2"):
+    if hashed and hashed.startswith("$argon2"):
         try:
             return _argon2.verify(hashed, pw)
         except argon2.exceptions.VerifyMismatchError:
             return False
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             log.warning("unusable argon2 password hash in configuration")
-    elif hashed:
+    elif hashed and hashed.startswith("$2") and len(pw) <= BCRYPT_MAX:
+        try:
+            return bcrypt.checkpw(pw, hashed.encode())
+        except ValueError:
+            log.warning("unusable bcrypt password hash in configuration")
+    elif hashed and not hashed.startswith("$2"):
         log.warning("unsupported password hash type in configuration")
-    bcrypt.checkpw(pw, _dummy())
+    # no usable hash, or a password longer than bcrypt reads (it can match no bcrypt
+    # hash, and bcrypt 5 refuses it): the work of a real check, then no
+    bcrypt.checkpw(pw[:BCRYPT_MAX], _dummy())
     return False
 
 

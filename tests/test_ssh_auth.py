@@ -76,7 +76,9 @@ def test_wrong_password_refused(lab):
     # alice has no password hash: no password is right for her
     assert _sshpass(lab, "alice", "", "whoami").returncode != 0
     assert _sshpass(lab, "nobody", "olga-secret", "whoami").returncode != 0
+    assert _sshpass(lab, "olga", "olga-secret" + "x" * 100, "whoami").returncode != 0
     assert not lab.apis
+    assert _sshpass(lab, "olga", "olga-secret", "whoami").returncode == 0
 
 
 def test_password_offered_only_when_some_user_has_one(tmp_path, keys):
@@ -238,6 +240,12 @@ def test_password_hashes():
     assert check_password_hash("s3cret", a) and not check_password_hash("s3creT", a)
     for broken in ("$2b$04$short", "$argon2id$v=19$garbage", "$1$md5crypt$x", "", None):
         assert not check_password_hash("s3cret", broken)
+        assert not check_password_hash("x" * 100, broken)
+    # longer than bcrypt reads: never a match (and no exception), for either kind
+    assert not check_password_hash("s3cret" + "x" * 100, b)
+    long_a = argon2.PasswordHasher(time_cost=1, memory_cost=8192).hash("y" * 100)
+    assert check_password_hash("y" * 100, long_a)
+    assert not check_password_hash("\x00" * 3, b) and not check_password_hash(b"\xff", b)
 
 
 def test_argon2_password_login(lab):
