@@ -1,1 +1,2 @@
-"""lbsh: the Reflex administration shell (language, line editor, batch mode, ssh server, control client)."""
+"""lbsh: the Reflex administration shell (language, line editor, batch mode, ssh server,
+control client)."""
