@@ -37,6 +37,8 @@ REQUEST_WAIT = 30.0
 POLL = 0.5
 # Connections served at once, logged in or not; more are closed on arrival.
 MAX_CONNECTIONS = 100
+# Session channels one connection may hold open (OpenSSH's MaxSessions).
+MAX_CHANNELS = 10
 
 
 class HostKeyError(OSError):
@@ -148,6 +150,8 @@ class _Handler(paramiko.ServerInterface):
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind != "session" or not self._transport.is_authenticated():
             return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if len(self.channels) >= MAX_CHANNELS:
+            return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
         self.channels[chanid] = _Channel()
         return paramiko.OPEN_SUCCEEDED
 

@@ -247,3 +247,21 @@ def test_enormous_window_is_held_to_a_sane_size(lab, keys):
             seen += data
     finally:
         client.close()
+
+
+def test_channels_per_connection_capped(lab, keys):
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    try:
+        client.connect("127.0.0.1", lab.port, "alice", key_filename=str(keys["ed25519"]),
+                       look_for_keys=False, allow_agent=False, timeout=10)
+        t = client.get_transport()
+        chans = [t.open_session(timeout=10) for _ in range(10)]
+        with pytest.raises(paramiko.ChannelException):
+            t.open_session(timeout=10)
+        # the ones it holds still work
+        chans[0].exec_command("whoami")
+        assert chans[0].makefile("rb").read() == b"alice admin\n"
+        assert chans[0].recv_exit_status() == 0
+    finally:
+        client.close()
