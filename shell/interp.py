@@ -10,7 +10,7 @@ from datastore.errors import DatastoreError
 
 from .context import Ctx, q
 from .grammar import ShellError, commands, parse, shown
-from .syntax import Unbalanced, split_words
+from .syntax import MAX_WORDS, Unbalanced, split_words
 
 log = logging.getLogger("reflex.lbsh")
 MAX_LINE = 65536
@@ -63,6 +63,8 @@ class Interpreter:
         toks = tokenize(line)
         if not toks:
             return
+        if len(toks) > MAX_WORDS:
+            raise ShellError(f"statement of more than {MAX_WORDS} words")
         ctx = self.ctx
         ctx.invalidate()
         cmd = commands().get(toks[0])

@@ -167,6 +167,7 @@ class Track:
 
 Env = tuple  # ((name, value), ...): placeholder values and the literals matched, in order
 MAX_STEPS = 20000
+MAX_WORDS = 64  # the matcher recurses a few frames a word: keep it far from the stack limit
 
 
 class _Budget(Exception):
@@ -228,6 +229,9 @@ def _seq(items, n, toks, i, env, track, kinds, k, steps):
 
 def parse(pattern, toks: list[str], kinds: Kinds, track: Track) -> Env | None:
     """The first parse of toks as a whole by pattern, or None; track collects expectations."""
+    if len(toks) > MAX_WORDS:
+        return None
+
     def done(i, env):
         if i == len(toks):
             track.complete = True
@@ -246,6 +250,9 @@ def parse(pattern, toks: list[str], kinds: Kinds, track: Track) -> Env | None:
 
 def explore(pattern, toks: list[str], kinds: Kinds, track: Track) -> None:
     """Collect into track everything that may follow toks (all parses, not the first)."""
+    if len(toks) > MAX_WORDS:
+        return
+
     def done(i, env):
         if i == len(toks):
             track.complete = True

@@ -174,6 +174,17 @@ def test_errors_are_one_line_and_the_session_goes_on(sh):
     assert sh.ok("service FOO is 62.103.127.150 tcp 39")
 
 
+def test_long_statements_are_refused_in_one_line(sh):
+    sh.ok("internal net 192.168.0.0/16")
+    many = " ".join(f"address 192.168.1.{i}/24" for i in range(1, 25))
+    sh.ok(f"carp group g vhid 1 on x1 {many}")
+    assert sh.error(f"carp group g vhid 1 on x1 {many} {many} {many}") == \
+        "ERROR: statement of more than 64 words"
+    assert sh.error("service X check http " + "interval 100 " * 300) == \
+        "ERROR: statement of more than 64 words"
+    assert sh.interp.help_next("add " * 100).startswith("No possible completions")
+
+
 def test_error_messages_say_what_was_wrong(sh):
     assert sh.error("frobnicate") == \
         "ERROR: unknown command 'frobnicate' (type 'help' for the list)"
