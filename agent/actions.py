@@ -152,6 +152,16 @@ class ActionHandler:
         if not m.synced:
             self._sync(m)
 
+    def inconclusive(self, key: Key, result: Result, when: float, late: float) -> None:
+        """A check that timed out while the poller itself was late: shown, never counted."""
+        m = self._members.get(key)
+        if m is None:
+            return
+        m.checks += 1
+        note = f"{result.message} (not counted: the poller was {late * 1000:.0f} ms late)"
+        self.op.update_member(m.pool, m.address, last_check=when, last_result=note,
+                              checks=m.checks)
+
     def _transition(self, m: Member, new: str, error: str, when: float) -> None:
         old, m.status = m.status, new
         m.transitions += 1

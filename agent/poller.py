@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from agent.actions import ActionHandler, Key, Wanted
-from agent.checks import Target, run_check
+from agent.checks import Result, Target, run_check
 from datastore import NS
 from pfbridge.driver import Driver
 from pfbridge.model import Config, Service
@@ -129,6 +129,40 @@ class Limit:
         self.free += 1
 
 
+class LagWatch:
+    """How late the event loop runs. A check that timed out while the loop itself stalled (CPU
+    starvation, a burst of work) says nothing about its backend: counting it would take
+    healthy members down exactly when the appliance is busiest."""
+
+    PERIOD = 0.05
+    NOTABLE = 0.01  # lateness below this is ordinary jitter
+
+    def __init__(self) -> None:
+        self._stalls: collections.deque[tuple[float, float]] = collections.deque(maxlen=256)
+        self._tick = 0.0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tick = loop.time()
+        while True:
+            await asyncio.sleep(self.PERIOD)
+            now = loop.time()
+            lag = now - self._tick - self.PERIOD
+            if lag >= self.NOTABLE:
+                self._stalls.append((now, lag))
+            self._tick = now
+
+    def worst(self, since: float, now: float) -> float:
+        """The longest stretch in [since, now] (loop time) that the loop was late by."""
+        # A stall the watch has not woken from yet is still going on.
+        worst = min(max(0.0, now - self._tick - self.PERIOD), now - since)
+        for at, lag in reversed(self._stalls):
+            if at < since:
+                break
+            worst = max(worst, min(at, now) - max(at - lag, since))
+        return worst
+
+
 def _default_concurrency() -> int:
     # Every running check holds a socket; leave most descriptors to the rest of the daemon.
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -151,14 +185,20 @@ class Poller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self._limit: Limit | None = None
+        self._lag = LagWatch()
+        self._watch: asyncio.Task | None = None
+        self._warned = 0.0
         self._subscribed = False
         self._running = False
+        # Timed-out checks not counted because the poller itself was late (see LagWatch).
+        self.uncounted = 0
 
     async def start(self) -> None:
         """Plan from running and follow its commits."""
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._limit = Limit(self.concurrency)
+        self._watch = self._loop.create_task(self._lag.run())
         self._running = True
         if not self._subscribed:
             self.ds.subscribe_commit(self._on_commit)
@@ -171,6 +211,9 @@ class Poller:
         """Cancel every check task and wait for them to end."""
         self._running = False
         tasks = [task for _, task in self._tasks.values()] + list(self._retired)
+        if self._watch is not None:
+            tasks.append(self._watch)
+            self._watch = None
         self._tasks.clear()
         for task in tasks:
             task.cancel()
@@ -236,12 +279,21 @@ class Poller:
             if delay > 0:
                 await asyncio.sleep(delay)
             await limit.acquire()
+            started = loop.time()
             try:
                 result = await run_check(probe.kind, target, params, probe.timeout)
             finally:
                 limit.release()
+            late = 0.0
+            if not result.ok:
+                ended = loop.time()
+                if ended - started >= probe.timeout * 0.95:
+                    late = self._lag.worst(started, ended)
             try:
-                self.actions.result(key, result, time.time())
+                if late > probe.timeout / 4:
+                    self._not_counted(key, result, late)
+                else:
+                    self.actions.result(key, result, time.time())
             except Exception:
                 # A bug in one result's handling must not end this member's checks.
                 log.exception("pool %s member %s: handling a check result failed", *key)
@@ -250,3 +302,12 @@ class Poller:
             if due <= now:
                 # The check outlasted its interval: skip the slots it missed, keep the phase.
                 due += ((now - due) // interval + 1) * interval
+
+    def _not_counted(self, key: Key, result: Result, late: float) -> None:
+        self.uncounted += 1
+        self.actions.inconclusive(key, result, time.time(), late)
+        now = time.monotonic()
+        if now - self._warned >= 10:
+            self._warned = now
+            log.warning("poller overloaded: its event loop ran %.0f ms late; checks that timed "
+                        "out meanwhile are not counted (pool %s member %s)", late * 1000, *key)

@@ -312,7 +312,7 @@ def capacity(members: int, seconds: float) -> None:
             acceptor.wait(5)
         if netns:
             subprocess.run(["ip", "netns", "del", netns], check=False, timeout=30)
-    wall, cpu, user, system, per_member, failures, planned, reasons, down = result
+    wall, cpu, user, system, per_member, failures, planned, reasons, down, uncounted = result
     total = sum(per_member)
     rate = total / wall
     share = cpu / wall
@@ -320,7 +320,8 @@ def capacity(members: int, seconds: float) -> None:
           f"(RLIMIT_NOFILE {nofile}; listener {'in netns ' + netns if netns else 'on 127/8'})")
     print(f"  planning {members} members: {planned * 1000:.0f} ms")
     print(f"  checks/s {rate:.0f} (target {members}: ratio {rate / members:.3f}); "
-          f"failed checks {failures}; members not UP at the end {down}")
+          f"failed checks {failures}; members not UP at the end {down}; timeouts not counted "
+          f"(poller late) {uncounted}")
     for reason, count in reasons.most_common(3):
         print(f"    last error {reason!r}: {count} members")
     print(f"  checks per member in the window: min {min(per_member)}, "
@@ -358,12 +359,13 @@ async def _capacity(doc: str, members: int, seconds: float):
             reasons = collections.Counter(op.members()[k].error for k in keys
                                           if op.members()[k].error)
             down = sum(1 for k in keys if op.members()[k].status != "UP")
+            uncounted = poller.uncounted
         finally:
             await poller.stop()
         if len(keys) != members:
             raise RuntimeError(f"planned {len(keys)} members, not {members}")
         return (t1 - t0, cpu1 - cpu0, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime,
-                per_member, failures, planned, reasons, down)
+                per_member, failures, planned, reasons, down, uncounted)
 
 
 def _proc_cpu(pid: int) -> float | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ class Listener:
         self.answers = answers
         self.hang = hang
         self.server: asyncio.Server | None = None
+        self.accepted = 0
 
     async def start(self) -> Listener:
         self.server = await asyncio.start_server(self._serve, self.host, self.port,
@@ -128,6 +130,7 @@ class Listener:
             self.server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
         try:
             if self.hang:
                 await reader.read()
@@ -578,6 +581,34 @@ def test_slow_backend_does_not_delay_another_members_checks(rig: Rig):
             await poller.stop()
             await slow.stop()
             await fast.stop()
+
+    run(body())
+
+
+def test_timeout_while_the_poller_itself_stalls_is_not_counted(rig: Rig):
+    async def body():
+        hung = await Listener("127.0.0.24", hang=True).start()
+        check = {"interval": 100, "timeout": 400, "fall": 1, "tcp/send": "ping\\n",
+                 "tcp/expect": "OK"}
+        rig.commit(document([service("A", 80, check)], [pool("pa", "A", ("127.0.0.24",
+                                                                       hung.port))]))
+        poller = Poller(rig.ds, rig.driver)
+        await poller.start()
+        try:
+            assert await until(lambda: hung.accepted == 1)
+            # The first check waits for a reply; the loop now stalls past its timeout, as an
+            # appliance starved of CPU would.
+            time.sleep(1.2)
+            assert await until(lambda: rig.op.member("pa", "127.0.0.24").checks >= 1)
+            st = rig.op.member("pa", "127.0.0.24")
+            assert st.failures == 0 and st.status == "UNKNOWN" and poller.uncounted == 1
+            assert st.last_result.startswith("timeout after 0.4 s (not counted: the poller was")
+            # Without a stall, the next timeout counts: fall 1 takes the member down.
+            assert await until(lambda: rig.status("pa", "127.0.0.24") == "DOWN")
+            assert rig.op.member("pa", "127.0.0.24").failures == 1 and poller.uncounted == 1
+        finally:
+            await poller.stop()
+            await hung.stop()
 
     run(body())
 
