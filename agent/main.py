@@ -105,6 +105,11 @@ class Daemon:
                                    f"{e.strerror or e}") from None
             self._services.append(ssh)
 
+        from .ha import build
+
+        for svc in build(boot, self.ds, self.driver):
+            await self._start(svc)
+
     async def _start(self, service) -> None:
         try:
             await service.start()
