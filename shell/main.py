@@ -84,8 +84,19 @@ def _interactive(interp) -> int:
             continue
         except EOFError:
             break
-        interp.run_line(line)
+        try:
+            interp.run_line(line)
+        except KeyboardInterrupt:
+            print("interrupted")
     return 0
+
+
+def _ask(text: str) -> str:
+    """A secret read without echo; "" when the user gives up (Ctrl-C, Ctrl-D)."""
+    try:
+        return getpass.getpass(text)
+    except (EOFError, KeyboardInterrupt):
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tty = args.file is None and args.command is None and sys.stdin.isatty()
     interp = Interpreter(api, write=_write, interactive=tty,
-                         read_secret=(lambda text: getpass.getpass(text)) if tty else None)
+                         read_secret=_ask if tty else None)
     try:
         if args.command is not None:
             return interp.run_batch([args.command])

@@ -52,6 +52,7 @@ VOCAB = _literals() + [
 
 token = st.one_of(st.sampled_from(VOCAB), st.text(max_size=12))
 random_statement = st.lists(token, min_size=1, max_size=12).map(" ".join)
+long_statement = st.lists(token, min_size=40, max_size=120).map(" ".join)
 
 
 @st.composite
@@ -76,7 +77,8 @@ def mutated_statement(draw) -> str:
     return " ".join(words)
 
 
-statement = st.one_of(random_statement, mutated_statement(), st.sampled_from(VALID))
+statement = st.one_of(random_statement, mutated_statement(), st.sampled_from(VALID),
+                      long_statement)
 
 
 def _safe(line: str) -> bool:
