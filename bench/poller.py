@@ -329,6 +329,9 @@ def capacity(members: int, seconds: float) -> None:
     print(f"  poller CPU {cpu:.2f} s in {wall:.1f} s = {share:.2f} of one core "
           f"(user {user / wall:.2f}, system {system / wall:.2f}); "
           f"target 0.5: ratio {share / 0.5:.2f}; {cpu / max(total, 1) * 1e6:.0f} us per check")
+    per_check = cpu / max(total, 1)
+    print(f"  at that cost {members} checks/s need {members * per_check:.2f} cores, "
+          f"{members * system / max(total, 1):.2f} of them in the kernel (loopback connect + RST)")
     if acceptor_cpu is not None:
         print(f"  (listener process, not counted above: {acceptor_cpu:.2f} s CPU in total)")
 
