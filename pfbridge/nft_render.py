@@ -26,7 +26,10 @@ TABLE = "inet reflex"
 MIN_SLOTS = 10
 MAX_SLOTS = 1024
 STICKY_SIZE = 262144
-HASH_SEED = 0x7265666C  # fixed so both devices of a CARP pair hash a client alike
+HASH_SEED = 0x7265666C
+# conntrack label bit of reflected connections: a label bit, unlike ct mark, leaves whatever
+# else the host keeps in the connection's labels alone
+REFLECTED_LABEL = 127  # fixed so both devices of a CARP pair hash a client alike
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,31}")
 _IFNAME = re.compile(r"[A-Za-z0-9_.:\-]{1,15}")
@@ -263,12 +266,15 @@ def service_elements(p: Plan, pool: Pool | None, live: frozenset[str]) -> Elemen
 def slot_elements(p: Plan, pool: Pool | None, live: frozenset[str]) -> Elements:
     """The slot elements of one service: what a member going in or out of rotation changes."""
     s, f, key = p.service, p.fam, p.key
-    members = {m.address: m for m in pool.members} if pool else {}
-    slots: dict[str, str | None] = {}
-    for i, member in enumerate(assign(s, pool, list(p.owners), live), start=1):
-        if member is not None:
-            m = members[member]
-            slots[f"{key} . {i}"] = f"{addr(m.address, f.v)} . {port(m.port or s.port)}"
+    targets = {
+        m.address: f"{addr(m.address, f.v)} . {port(m.port or s.port)}"
+        for m in (pool.members if pool else ())
+    }
+    slots: dict[str, str | None] = {
+        f"{key} . {i}": targets[member]
+        for i, member in enumerate(assign(s, pool, list(p.owners), live), start=1)
+        if member is not None
+    }
     out: Elements = {f"slot{f.v}": slots}
     if s.sticky:
         out[f"slotm{f.v}"] = dict(slots)
@@ -381,8 +387,9 @@ def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
     pre: list[str] = []
     if int_:
         src = f" ip saddr {inet}" if inet else ""
-        pre.append(f"iifname {int_}{src} {FAM[4].key_expr} @reflect4 goto services")
-        pre.append(f"iifname {int_} {FAM[6].key_expr} @reflect6 goto services")
+        mark = f"ct label set {REFLECTED_LABEL} goto services"
+        pre.append(f"iifname {int_}{src} {FAM[4].key_expr} @reflect4 {mark}")
+        pre.append(f"iifname {int_} {FAM[6].key_expr} @reflect6 {mark}")
     if ext:
         pre.append(f"iifname {ext} goto services")
     elif int_:
@@ -396,18 +403,13 @@ def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
         services.append(f"{f.key_expr} vmap @svc{f.v}")
 
     post: list[str] = []
-    conds = " ".join(
-        c for c in (f"oifname {int_}" if int_ else "", f"ip saddr {inet}" if inet else "") if c
-    )
-    if conds:
-        to = f"snat ip to {gw}" if gw else "masquerade"
-        for p in ("tcp", "udp"):
-            match, key = FAM[4].ct_key(p)
-            post.append(f"{conds} ct status dnat {match} {key} @reflect4 {to}")
     if int_:
-        for p in ("tcp", "udp"):
-            match, key = FAM[6].ct_key(p)
-            post.append(f"oifname {int_} ct status dnat {match} {key} @reflect6 masquerade")
+        # Reflected connections, labelled in prerouting (postrouting does not know where a
+        # packet came in), leave from the internal gateway so replies come back through us.
+        reflected = f"oifname {int_} ct label {REFLECTED_LABEL} ct status dnat"
+        to = f"snat ip to {gw}" if gw else "masquerade"
+        post.append(f"meta nfproto ipv4 {reflected} {to}")
+        post.append(f"meta nfproto ipv6 {reflected} masquerade")
     if ext and inet:
         to = f"snat ip to {extaddr}" if extaddr else "masquerade"
         post.append(f"oifname {ext} ip saddr {inet} {to}")
@@ -434,7 +436,8 @@ def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
 
 
 def _elements_text(elems: dict[str, str | None], sep: str = " : ") -> str:
-    return ", ".join(k if v is None else f"{k}{sep}{v}" for k, v in sorted(elems.items()))
+    """Elements in the order built: configuration order, slots 1..K."""
+    return ", ".join(k if v is None else f"{k}{sep}{v}" for k, v in elems.items())
 
 
 def _counted(value: tuple[int, int] | None) -> str | None:
@@ -496,7 +499,7 @@ def element_changes(before: Elements, after: Elements) -> tuple[list[str], list[
         gone = [k for k, v in old.items() if k not in new or new[k] != v]
         came = {k: v for k, v in new.items() if k not in old or old[k] != v}
         if gone:
-            deletes.append(f"delete element {TABLE} {name} {{ {', '.join(sorted(gone))} }}")
+            deletes.append(f"delete element {TABLE} {name} {{ {', '.join(gone)} }}")
         if came:
             adds.append(f"add element {TABLE} {name} {{ {_elements_text(came)} }}")
     return deletes, adds

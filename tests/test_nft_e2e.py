@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from lab import CLIENT, CLIENT6, DEVICE_EXT, INTERNAL_GW, Lab, run
+from lab import CLIENT, CLIENT6, DEVICE_EXT, INTERNAL_GW, INTERNAL_GW6, Lab, run
 
 from datastore.errors import ApplyError
 from pfbridge.libnft import Nft
@@ -199,7 +199,7 @@ def test_udp_service(lab: Lab, driver: NftDriver) -> None:
 
 
 def test_ipv6_service(lab: Lab, driver: NftDriver) -> None:
-    svc = {"name": "WWW6", "address": lab.vip6(0), "port": 80}
+    svc = {"name": "WWW6", "address": lab.vip6(0), "port": 80, "reflect": True}
     pool = {
         "name": "web6",
         "service": "WWW6",
@@ -209,6 +209,10 @@ def test_ipv6_service(lab: Lab, driver: NftDriver) -> None:
     answers = [lab.ask(lab.client, lab.vip6(0), 80) for _ in range(6)]
     assert {a.split()[0] for a in answers} == NAMES
     assert all(a.endswith(CLIENT6) for a in answers)
+    # reflected from the internal side, masqueraded to the device's internal address
+    answers = [lab.ask(lab.backends[0].ns, lab.vip6(0), 80) for _ in range(3)]
+    assert {a.split()[0] for a in answers} == NAMES
+    assert all(a.endswith(f" {INTERNAL_GW6}") for a in answers), answers
 
 
 def test_counters_and_states(lab: Lab, driver: NftDriver) -> None:
