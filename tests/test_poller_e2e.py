@@ -80,8 +80,7 @@ def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path
 
     async def body() -> None:
         loop = asyncio.get_running_loop()
-        # The lab's configuration is running from the start, as after a reflexd restart.
-        ds = Datastore(tmp_path / "state", default_config=etree.tostring(running).decode())
+        ds = Datastore(tmp_path / "state")
         driver = NftDriver(netns=lab.device)
         nft = Nft(lab.device)
         ds.register_applier(driver)
@@ -110,6 +109,11 @@ def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path
 
         await poller.start()
         try:
+            # The poller follows the commit that brings the service and its pool.
+            session = ds.open_session("test")
+            session.load(running)
+            session.commit()
+            assert set(poller.tasks()) == {("web", b.address) for b in lab.backends}
             assert not in_rotation(nft, victim.address)  # UNKNOWN: not in rotation yet
             assert await wait(lambda: all(in_rotation(nft, b.address) for b in lab.backends), 10)
             assert {await who() for _ in range(9)} == names
