@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.snmp import ber  # noqa: E402
 from agent.snmp.agent import SnmpAgent  # noqa: E402
-from agent.snmp.tables import build_index  # noqa: E402
 from datastore.store import Datastore  # noqa: E402
 
 NS = "urn:reflex:yang:reflex-lb"
@@ -46,9 +45,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def document(members: int) -> str:
-    mem = "".join(f"<member><address>198.18.{2 + i // 250}.{1 + i % 250}</address></member>"
-                  for i in range(members))
+def document(members: int, weight: int = 1) -> str:
+    mem = "".join(f"<member><address>198.18.{2 + i // 250}.{1 + i % 250}</address>"
+                  f"<weight>{weight}</weight></member>" for i in range(members))
     return (f'<reflex xmlns="{NS}"><device><hostname>bench</hostname></device>'
             "<services><service><name>SMTP</name><address>198.18.1.25</address><port>25</port>"
             "<check><type>none</type></check></service></services>"
@@ -72,14 +71,48 @@ class Reflex:
             s.commit("bench")
             s.close()
         self._call(commit)
+        self.members = members
         self.agent = SnmpAgent(self.ds, port=self.port)
-        t = time.perf_counter()
         self._run(self.agent.start())
-        self.start_seconds = time.perf_counter() - t
+        self.index_rows = len(self.agent.index)
+        self.lags: list[float] = []
+        self._monitor = asyncio.run_coroutine_threadsafe(self._watch(), self.loop)
+
+    async def _watch(self) -> None:
+        """How late a 5 ms sleep wakes: what a poller task on this loop would feel."""
+        loop = asyncio.get_running_loop()
+        while True:
+            t = loop.time()
+            await asyncio.sleep(0.005)
+            self.lags.append(loop.time() - t - 0.005)
+
+    def lag_during(self, fn):
+        """(fn's result, worst and 99th percentile loop lag in seconds while it ran)."""
+        self._call(self.lags.clear)
+        out = fn()
+        lags = sorted(self._call(lambda: list(self.lags))) or [0.0]
+        return out, lags[-1], lags[int(len(lags) * 0.99)]
+
+    def rebuild(self) -> tuple[float, float, float, float]:
+        """A commit that changes every member's weight: (seconds the commit took on the loop,
+        seconds more until the agent serves it, worst and p99 loop lag in that second span)."""
+        built = self._call(lambda: self.agent.built)
+
+        def commit():
+            s = self.ds.open_session("bench")
+            s.load(document(self.members, weight=2))
+            s.commit("bench: weights")
+            s.close()
+            self.lags.clear()
         t = time.perf_counter()
-        self.index_rows = len(self._call(lambda: build_index(
-            self.agent.ctx, self.ds.running, self.ds.operational, self.ds.last_commit())))
-        self.build_seconds = time.perf_counter() - t
+        self._call(commit)
+        committed = time.perf_counter()
+        deadline = t + 300
+        while self._call(lambda: self.agent.built) == built and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        served = time.perf_counter()
+        lags = sorted(self._call(lambda: list(self.lags))) or [0.0]
+        return committed - t, served - committed, lags[-1], lags[int(len(lags) * 0.99)]
 
     def _call(self, fn):
         async def run():
@@ -91,6 +124,7 @@ class Reflex:
 
     def close(self) -> None:
         try:
+            self._monitor.cancel()
             self._run(self.agent.stop())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
@@ -270,15 +304,19 @@ def main() -> int:
                 walk(snmpd.ns, snmpd.port, IF_DESCR, rows, 1)
                 ours_get = gets(None, reflex.port, args.gets)
                 theirs_get = gets(snmpd.ns, snmpd.port, args.gets)
-                ours = walk(None, reflex.port, MEMBER_STATUS, rows, repeats)
+                ours, walk_lag, walk_p99 = reflex.lag_during(
+                    lambda r=reflex, n=rows, k=repeats: walk(None, r.port, MEMBER_STATUS, n, k))
                 theirs = walk(snmpd.ns, snmpd.port, IF_DESCR, rows, repeats)
                 py_repeats = max(3, 20000 // rows)
                 py_ours = pywalk_in(None, reflex.port, MEMBER_STATUS, py_repeats, args.gets)
                 py_theirs = pywalk_in(snmpd.ns, snmpd.port, IF_DESCR, py_repeats, args.gets)
                 if py_ours[1] != rows or py_theirs[1] != rows:
                     raise RuntimeError(f"python walker got {py_ours[1]}/{py_theirs[1]} rows")
+                commit, build, build_lag, build_p99 = reflex.rebuild()
                 results[rows] = dict(ours=ours, theirs=theirs, ours_get=ours_get,
-                                     theirs_get=theirs_get, build=reflex.build_seconds,
+                                     theirs_get=theirs_get, commit=commit, build=build,
+                                     build_lag=build_lag,
+                                     build_p99=build_p99, walk_lag=walk_lag, walk_p99=walk_p99,
                                      index=reflex.index_rows, repeats=repeats,
                                      py_ours=py_ours[0], py_theirs=py_theirs[0],
                                      rtt_ours=py_ours[2], rtt_theirs=py_theirs[2],
@@ -290,12 +328,12 @@ def main() -> int:
                     reflex.close()
     print("snmpbulkwalk -v2c -Cr50 of one column (median wall time of a walk, process included)")
     print(f"{'rows':>6} {'walks':>5} | {'reflex vb/s':>11} {'snmpd vb/s':>10} {'ratio':>6} |"
-          f" {'snmpget ms: reflex':>18} {'snmpd':>6} | {'index rows':>10} {'build s':>7}")
+          f" {'snmpget ms: reflex':>18} {'snmpd':>6} | {'index rows':>10}")
     for rows, r in results.items():
         print(f"{rows:>6} {r['repeats']:>5} | {rows / r['ours']:>11,.0f}"
               f" {rows / r['theirs']:>10,.0f} {r['theirs'] / r['ours']:>6.2f} |"
               f" {r['ours_get'] * 1000:>18.2f} {r['theirs_get'] * 1000:>6.2f} |"
-              f" {r['index']:>10,} {r['build']:>7.2f}")
+              f" {r['index']:>10,}")
     print("the same GETBULK sequence from one long-lived client (no process start per walk)")
     print(f"{'rows':>6} {'walks':>5} | {'reflex vb/s':>11} {'snmpd vb/s':>10} {'ratio':>6} |"
           f" {'GET rtt us: reflex':>18} {'snmpd':>6}")
@@ -303,6 +341,15 @@ def main() -> int:
         print(f"{rows:>6} {r['py_repeats']:>5} | {rows / r['py_ours']:>11,.0f}"
               f" {rows / r['py_theirs']:>10,.0f} {r['py_theirs'] / r['py_ours']:>6.2f} |"
               f" {r['rtt_ours'] * 1e6:>18.0f} {r['rtt_theirs'] * 1e6:>6.0f}")
+    print("reflex loop lag (how late a 5 ms sleep on the agent's loop wakes), ms: worst / p99")
+    print("and a commit changing every member: its time on the loop (the datastore's), then the")
+    print("agent's index rebuild in a worker thread, with the loop lag while that runs")
+    print(f"{'rows':>6} | {'during the walks':>16} | {'commit s':>8} {'rebuild s':>9}"
+          f" {'lag during rebuild':>18}")
+    for rows, r in results.items():
+        print(f"{rows:>6} | {r['walk_lag'] * 1000:>7.1f} / {r['walk_p99'] * 1000:>6.1f} |"
+              f" {r['commit']:>8.2f} {r['build']:>9.2f}"
+              f" {r['build_lag'] * 1000:>8.1f} / {r['build_p99'] * 1000:>7.1f}")
     if len(results) >= 2:
         small, large = min(results), max(results)
         for label, key in (("snmpbulkwalk", "ours"), ("long-lived client", "py_ours")):

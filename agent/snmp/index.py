@@ -22,36 +22,47 @@ class IndexBuilder:
     """Collects (OID, value) pairs, in any order, for one Index."""
 
     def __init__(self) -> None:
-        self._rows: list[tuple[tuple[int, ...], Entry]] = []
-        self.objects: set[tuple[int, ...]] = set()
-        # a row's columns share its instance, a column's rows its OID: encode each once
-        self._objs: dict[tuple[int, ...], bytes] = {}
-        self._insts: dict[tuple[int, ...], bytes] = {}
-
-    def _oid(self, obj: tuple[int, ...], inst: tuple[int, ...]) -> bytes:
-        head = self._objs.get(obj)
-        if head is None:
-            head = self._objs[obj] = ber.oid_content(obj)
-            self.objects.add(obj)
-        tail = self._insts.get(inst)
-        if tail is None:
-            if len(self._insts) > 4096:
-                self._insts.clear()
-            tail = self._insts[inst] = ber.arcs_content(inst)
-        return ber.tlv(ber.OID, head + tail)
+        # by column (or scalar) OID: (instance, value TLV | (encoder, argument))
+        self._cols: dict[tuple[int, ...], list[tuple[tuple[int, ...], Any]]] = {}
+        self._tails: dict[tuple[int, ...], bytes] = {}
 
     def static(self, obj: tuple[int, ...], inst: tuple[int, ...], value: bytes) -> None:
         """value is an encoded TLV that stays as it is until the next commit."""
-        self._rows.append((obj + inst, ber.tlv(ber.SEQUENCE, self._oid(obj, inst) + value)))
+        self._cols.setdefault(obj, []).append((inst, value))
 
     def live(self, obj: tuple[int, ...], inst: tuple[int, ...], encoder: Encoder,
              arg: Any) -> None:
         """encoder(arg) gives the value's TLV whenever the value is read."""
-        self._rows.append((obj + inst, (self._oid(obj, inst), encoder, arg)))
+        self._cols.setdefault(obj, []).append((inst, (encoder, arg)))
 
     def build(self) -> Index:
-        self._rows.sort(key=lambda r: r[0])
-        return Index([r[0] for r in self._rows], [r[1] for r in self._rows], self.objects)
+        keys: list[tuple[int, ...]] = []
+        entries: list[Entry] = []
+        tails = self._tails
+        seq, oid_tag = ber.SEQUENCE, ber.OID
+        # column by column, row by row: short sorts of instances rather than one of 100,000
+        # OIDs with a long common prefix (a sort holds the GIL from start to end, and the
+        # agent builds in a thread beside the daemon's loop); each column's OID and each
+        # row's instance are encoded once
+        for obj in sorted(self._cols):
+            head = ber.oid_content(obj)
+            cells = self._cols[obj]
+            cells.sort(key=_first)
+            for inst, value in cells:
+                tail = tails.get(inst)
+                if tail is None:
+                    tail = tails[inst] = ber.arcs_content(inst)
+                name = ber.tlv(oid_tag, head + tail)
+                keys.append(obj + inst)
+                if type(value) is bytes:
+                    entries.append(ber.tlv(seq, name + value))
+                else:
+                    entries.append((name, *value))
+        return Index(keys, entries, set(self._cols))
+
+
+def _first(cell: tuple) -> tuple[int, ...]:
+    return cell[0]
 
 
 class Index:
