@@ -195,6 +195,8 @@ class Poller:
 
     async def start(self) -> None:
         """Plan from running and follow its commits."""
+        if self._running:
+            return
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._limit = Limit(self.concurrency)
