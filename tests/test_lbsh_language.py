@@ -94,6 +94,17 @@ def test_remove_service_takes_its_pool(sh, ds):
     assert sh.error("remove SMTP") == "ERROR: undefined service SMTP"
 
 
+def test_remove_service_drops_its_pool_from_carp_demotion(sh, ds):
+    sh.batch(FIG7)
+    sh.ok("carp group mx vhid 2 on x10 address 62.103.127.154/28 demote-on-empty mx_pool "
+          "demote-on-empty ldap_pool")
+    sh.ok("remove SMTP")
+    sh.ok("commit")
+    assert xp(ds.running, "rlb:carp/rlb:group/rlb:demote-on-empty/text()") == ["ldap_pool"]
+    assert sh.error("carp group mx vhid 2 on x10 address 62.103.127.154/28 "
+                    "demote-on-empty mx_pool") == "ERROR: undefined pool mx_pool"
+
+
 def test_remove_member_and_errors(sh):
     sh.batch(FIG7)
     assert sh.ok("remove 192.168.1.3 from mx_pool") == ["Removed 192.168.1.3 from pool mx_pool"]
