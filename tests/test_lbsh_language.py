@@ -350,5 +350,6 @@ def test_save_writes_the_rendered_rules(sh, tmp_path):
 
 
 def test_exit_ends_the_batch(sh):
-    assert sh.batch("exit\nfrobnicate\n") == 0
+    assert sh.batch("hostname lb9\nexit\nfrobnicate\n") == 0
     assert sh.interp.finished
+    assert sh.out == ["uncommitted changes dropped"]
