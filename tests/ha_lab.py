@@ -173,7 +173,7 @@ def wait_for(pred: Callable[[], object], timeout: float, step: float = 0.05) -> 
 
 def carp_config(hostname: str, advskew: int, *, advbase: str = "0.1", peer: str | None = None,
                 peer_port: int = 8830, internal: bool = True, sync_if: str | None = None,
-                preempt: bool = True, extra: str = "") -> str:
+                preempt: bool = True, extra: str = "", demote: str | None = None) -> str:
     """A <reflex> document with the ext (and int) carp groups for one device."""
     groups = [("ext", 1, "eth0", f"{VIP}/24")]
     if internal:
@@ -181,7 +181,9 @@ def carp_config(hostname: str, advskew: int, *, advbase: str = "0.1", peer: str 
     xml = "".join(
         f"<group><name>{n}</name><vhid>{v}</vhid><interface>{i}</interface>"
         f"<address>{a}</address><advbase>{advbase}</advbase><advskew>{advskew}</advskew>"
-        f"<password>s3cret</password><preempt>{str(preempt).lower()}</preempt></group>"
+        f"<password>s3cret</password><preempt>{str(preempt).lower()}</preempt>"
+        + (f"<demote-on-empty>{demote}</demote-on-empty>" if demote and n == "ext" else "")
+        + "</group>"
         for n, v, i, a in groups)
     if sync_if:
         xml += f"<sync-interface>{sync_if}</sync-interface>"
@@ -189,6 +191,11 @@ def carp_config(hostname: str, advskew: int, *, advbase: str = "0.1", peer: str 
         xml += f"<peer><name>peer</name><address>{peer}</address><port>{peer_port}</port></peer>"
     return (f'<reflex xmlns="{NS}"><device><hostname>{hostname}</hostname></device>'
             f"{extra}<carp>{xml}</carp></reflex>")
+
+
+WEB = ("<services><service><name>WWW</name><address>198.18.1.80</address><port>80</port>"
+       "<check><type>none</type></check></service></services>"
+       "<pools><pool><name>web</name><service>WWW</service></pool></pools>")
 
 
 class LoopThread:

@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from ha_lab import GW, VIP, Device, HaLab, carp_config, wait_for
+from ha_lab import GW, VIP, WEB, Device, HaLab, carp_config, wait_for
 
 from agent.ha.keepalived import check, priority, render
 from agent.ha.model import Carp, Group
@@ -122,3 +122,24 @@ def test_a_hung_agent_loses_mastership(lab, pair):
     assert wait_for(lambda: lab.who() == "b", TAKEOVER)
     assert wait_for(lambda: a.state("ext") == "INIT", TAKEOVER)
     assert not lab.has_address("a", VIP)
+
+
+def test_an_empty_pool_demotes_the_group(lab, tmp_path):
+    devices = []
+    try:
+        for name, skew in (("a", 0), ("b", 100)):
+            cfg = carp_config(name, skew, extra=WEB, demote="web")
+            devices.append(Device(lab, name, tmp_path, cfg))
+        a, b = devices
+        assert wait_for(lambda: settled(lab, a, b), TAKEOVER)
+        op = a.ds.operational
+        a.loop.call(lambda: op.publish("pool-empty", pool="web", service="WWW"))
+        assert wait_for(lambda: lab.who() == "b", TAKEOVER)
+        # both groups moved: the device with no servers is not the gateway either
+        assert wait_for(lambda: lab.has_address("b", GW) and not lab.has_address("a", GW),
+                        TAKEOVER)
+        a.loop.call(lambda: op.publish("pool-recovered", pool="web", service="WWW"))
+        assert wait_for(lambda: settled(lab, a, b), TAKEOVER)
+    finally:
+        for d in devices:
+            d.close()

@@ -76,7 +76,7 @@ def render(carp: Carp, hostname: str, state_dir: Path, socket: Path,
         "}",
     ]
     for g in carp.groups:
-        out += ["", f"vrrp_track_file demote_{g.name} {{",
+        out += ["", f"track_file demote_{g.name} {{",
                 f"    file \"{demote_file(state_dir, g.name)}\"",
                 f"    weight {DEMOTE_WEIGHT}",
                 "    init_file 0 overwrite",
@@ -103,9 +103,15 @@ def render(carp: Carp, hostname: str, state_dir: Path, socket: Path,
                 out.append("    nopreempt")
             out.append("    virtual_ipaddress {")
             out += [f"        {a} dev {g.interface}" for a in addrs]
+            # a group failing over with the others is demoted with them, as CARP's demotion
+            # counter lowers every group of the host
+            demoters = [x.name for x in carp.groups if x.preempt] if name in together \
+                else [g.name]
             out += ["    }",
                     "    track_script {", "        reflexd_watchdog", "    }",
-                    "    track_file {", f"        demote_{g.name}", "    }"]
+                    "    track_file {"]
+            out += [f"        demote_{d}" for d in demoters]
+            out.append("    }")
             for state in ("MASTER", "BACKUP", "FAULT", "STOP"):
                 out.append(f"    notify_{state.lower()} \"{notify} {g.name} {state}\"")
             out.append("}")
