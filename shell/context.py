@@ -37,6 +37,8 @@ class Ctx:
         self.read_secret = read_secret
         self.user, self.role = api.whoami()
         self.finished = False
+        # runs one more statement (set by the interpreter; `load` runs a file's statements)
+        self.execute: Callable[..., None] | None = None
         self._candidate: etree._Element | None = None
 
     def invalidate(self) -> None:

@@ -133,9 +133,6 @@ def compile_usage(text: str):
 
 # ---------------------------------------------------------------- matching
 
-Accept = Callable[[str], "tuple[str | None, str | None]"]  # token -> (value, why-not)
-
-
 @dataclass
 class Kinds:
     """How placeholders take tokens: accept(name, token) -> (value, error); rest(name) says
