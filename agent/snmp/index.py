@@ -7,8 +7,10 @@ operational state live, so a walk and `status` never disagree and no row is rebu
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from . import ber
@@ -58,6 +60,10 @@ class IndexBuilder:
                     entries.append(ber.tlv(seq, name + value))
                 else:
                     entries.append((name, *value))
+        if not all(map(operator.lt, keys, islice(keys, 1, None))):
+            # an object whose OID prefixes another's (never in a MIB's own tree): sort it all
+            pairs = sorted(zip(keys, entries, strict=True), key=_first)
+            keys, entries = [k for k, _ in pairs], [e for _, e in pairs]
         return Index(keys, entries, set(self._cols))
 
 
