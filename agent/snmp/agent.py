@@ -143,8 +143,14 @@ class SnmpAgent:
         while self._wanted is not None:
             running, last_commit = self._wanted
             self._wanted = None
-            index = await loop.run_in_executor(None, build_index, self.ctx, running,
-                                               self.ds.operational, last_commit)
+            try:
+                index = await loop.run_in_executor(None, build_index, self.ctx, running,
+                                                   self.ds.operational, last_commit)
+            except Exception:
+                if self.index is None:
+                    raise
+                log.exception("snmp: cannot index the new configuration; serving the last one")
+                continue
             self.index = self.server.index = index
             self.built += 1
 

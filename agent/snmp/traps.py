@@ -15,6 +15,7 @@ from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.entity import config
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import ntforg
+from pysnmp.error import PySnmpError
 
 from . import ber
 from .tables import address_index, name_index, q
@@ -100,26 +101,32 @@ class Notifier:
         self._vacm = set()
         self.targets = []
         for t in targets:
-            if t.version == "v2c":
-                sec, level, model = f"t-{t.name}", "noAuthNoPriv", 2
-                config.add_v1_system(e, sec, t.community)
-                config.add_target_parameters(e, f"p-{t.name}", sec, level, mpModel=1)
-            else:
-                user = users.get(t.user or "")
-                if user is None:
-                    log.warning("snmp: trap target %s names no configured user", t.name)
-                    continue
-                sec, level, model = user.name, LEVEL_NAME[user.level], 3
-                config.add_target_parameters(e, f"p-{t.name}", sec, level, mpModel=3)
-            if (model, sec, level) not in self._vacm:
-                config.add_vacm_user(e, model, sec, level, notifySubTree=EVERYTHING)
-                self._vacm.add((model, sec, level))
-            v6 = ipaddress.ip_address(t.address).version == 6
-            config.add_target_address(e, f"a-{t.name}", UDP6_DOMAIN if v6 else UDP_DOMAIN,
-                                      (t.address, t.port), f"p-{t.name}",
-                                      timeout=INFORM_TIMEOUT, retryCount=INFORM_RETRIES,
-                                      tagList=KINDS[t.notify_type].encode())
-            self.targets.append(t)
+            try:
+                self._add(t, users)
+            except (PySnmpError, ValueError) as exc:
+                log.warning("snmp: trap target %s left out: %s", t.name, exc)
+
+    def _add(self, t: Target, users: dict[str, User]) -> None:
+        e = self.engine
+        if t.version == "v2c":
+            sec, level, model = f"t-{t.name}", "noAuthNoPriv", 2
+            config.add_v1_system(e, sec, t.community)
+            config.add_target_parameters(e, f"p-{t.name}", sec, level, mpModel=1)
+        else:
+            user = users.get(t.user or "")
+            if user is None:
+                raise ValueError(f"no configured user {t.user}")
+            sec, level, model = user.name, LEVEL_NAME[user.level], 3
+            config.add_target_parameters(e, f"p-{t.name}", sec, level, mpModel=3)
+        if (model, sec, level) not in self._vacm:
+            config.add_vacm_user(e, model, sec, level, notifySubTree=EVERYTHING)
+            self._vacm.add((model, sec, level))
+        v6 = ipaddress.ip_address(t.address).version == 6
+        config.add_target_address(e, f"a-{t.name}", UDP6_DOMAIN if v6 else UDP_DOMAIN,
+                                  (t.address, t.port), f"p-{t.name}",
+                                  timeout=INFORM_TIMEOUT, retryCount=INFORM_RETRIES,
+                                  tagList=KINDS[t.notify_type].encode())
+        self.targets.append(t)
 
     # -- events (called by whoever publishes; never blocks)
 
