@@ -238,7 +238,9 @@ def test_commit_confirmed_and_lock(ds, tmp_path):
     a.batch(FIG7)
     assert a.ok("commit confirmed 5")[0].startswith("commit 2 complete; it reverts in 5 minutes")
     assert ds.pending_confirm() is not None
+    b.ok("add 192.168.1.8 to mx_pool")  # before the lock: b's candidate holds an edit
     assert a.ok("lock") == ["configuration locked"]
+    assert b.error("commit").startswith("ERROR: cannot commit: configuration is locked by alice")
     b.ok("status mx_pool")
     err = b.error("add 192.168.1.9 to mx_pool")
     assert "locked by alice" in err
