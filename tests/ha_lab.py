@@ -284,6 +284,11 @@ class Device:
     def state(self, group: str = "ext") -> str:
         return self.loop.call(self.svc.state, group)
 
+    def ds_config(self) -> str:
+        from lxml import etree
+
+        return etree.tostring(self.ds.running).decode()
+
     def commit(self, config: str, comment: str = "test"):
         def go():
             s = self.ds.open_session("test", "admin")

@@ -143,3 +143,49 @@ def test_an_empty_pool_demotes_the_group(lab, tmp_path):
     finally:
         for d in devices:
             d.close()
+
+
+def test_a_commit_reconfigures_keepalived_and_a_bad_one_is_refused(lab, pair):
+    from datastore.errors import ApplyError
+
+    a, b = pair
+    assert wait_for(lambda: settled(lab, a, b), TAKEOVER)
+    pid = a.svc.engine.child.pid
+    extra = "198.18.0.11"
+    for d in pair:
+        d.commit(d.ds_config().replace(f"<address>{VIP}/24</address>",
+                                       f"<address>{VIP}/24</address><address>{extra}/24</address>"))
+    assert wait_for(lambda: lab.has_address("a", extra), TAKEOVER)
+    assert lab.who(extra) == "a" and not lab.has_address("b", extra)
+    assert a.svc.engine.child.pid == pid  # reloaded (SIGHUP), not restarted
+    before = a.ds.info.id
+    with pytest.raises(ApplyError, match="advbase"):
+        a.commit(a.ds_config().replace("<advbase>0.1</advbase>", "<advbase>60</advbase>", 1))
+    assert a.ds.info.id == before
+    assert "advert_int 0.10" in a.svc.engine.conf.read_text()
+
+
+def test_malformed_reports_are_logged_not_raised(tmp_path, caplog):
+    from agent.ha.keepalived import Keepalived
+    from agent.ha.model import carp_of
+    from agent.ha.service import HaService
+    from datastore.store import Datastore
+
+    ds = Datastore(tmp_path / "ds")
+    s = ds.open_session("t", "admin")
+    s.load(carp_config("a", 0))
+    s.commit()
+    svc = HaService(ds, Keepalived(tmp_path, tmp_path / "n.sock", tmp_path / "hb"), tmp_path)
+    svc.carp = carp_of(ds.running)
+    events = []
+    ds.operational.subscribe(lambda kind, data: events.append((kind, data)))
+    for junk in ("", "ext", "ext MASTER extra", "ext SLEEPING", "nosuch MASTER", "\x00\xff"):
+        svc.report(junk)
+    assert events == [] and "malformed" in caplog.text and "unknown carp group" in caplog.text
+    svc.report("ext MASTER")
+    svc.report("ext master")  # the same state again: no event
+    svc.report("1@eth0 FAULT")  # devd's VHID@IF form
+    assert [d for k, d in events if k == "carp-state"] == [
+        {"group": "ext", "vhid": 1, "old": "INIT", "new": "MASTER"},
+        {"group": "ext", "vhid": 1, "old": "MASTER", "new": "INIT"}]
+    assert ds.operational.carp("ext").state == "INIT"
