@@ -1,8 +1,9 @@
 """The prepared, sorted index the agent answers from: OIDs in order beside their encoded varbinds.
 
 A commit rebuilds it; configured values are encoded once then. Values the poller, the packet
-filter or CARP change are entries holding (encoded OID, encoder, key): the encoder reads the
-operational state live, so a walk and `status` never disagree and no row is rebuilt per request.
+filter or CARP change are entries naming an encoder and its argument (a row's key): the encoder
+reads the operational state live, so a walk and `status` never disagree and no row is rebuilt
+per request.
 """
 
 from __future__ import annotations
@@ -16,17 +17,22 @@ from typing import Any
 from . import ber
 
 Encoder = Callable[[Any], bytes]
-# a whole encoded varbind, or (encoded OID, encoder of the value, encoder's argument)
-Entry = bytes | tuple[bytes, Encoder, Any]
+# a whole encoded varbind, or (encoded OID, number of its encoder, number of the argument):
+# numbers, not the objects, so that 100,000 entries hold nothing the cyclic GC must visit (a
+# full collection over them took 100 ms, holding the GIL, several times per rebuild)
+Entry = bytes | tuple[bytes, int, int]
 
 
 class IndexBuilder:
     """Collects (OID, value) pairs, in any order, for one Index."""
 
     def __init__(self) -> None:
-        # by column (or scalar) OID: (instance, value TLV | (encoder, argument))
+        # by column (or scalar) OID: (instance, value TLV | (encoder number, argument number))
         self._cols: dict[tuple[int, ...], list[tuple[tuple[int, ...], Any]]] = {}
         self._tails: dict[tuple[int, ...], bytes] = {}
+        self._encoders: dict[Encoder, int] = {}
+        self._args: dict[int, int] = {}  # id(argument) -> number: a row's columns share one
+        self._arg_list: list[Any] = []
 
     def static(self, obj: tuple[int, ...], inst: tuple[int, ...], value: bytes) -> None:
         """value is an encoded TLV that stays as it is until the next commit."""
@@ -35,7 +41,12 @@ class IndexBuilder:
     def live(self, obj: tuple[int, ...], inst: tuple[int, ...], encoder: Encoder,
              arg: Any) -> None:
         """encoder(arg) gives the value's TLV whenever the value is read."""
-        self._cols.setdefault(obj, []).append((inst, (encoder, arg)))
+        e = self._encoders.setdefault(encoder, len(self._encoders))
+        a = self._args.get(id(arg))
+        if a is None:
+            a = self._args[id(arg)] = len(self._arg_list)
+            self._arg_list.append(arg)
+        self._cols.setdefault(obj, []).append((inst, (e, a)))
 
     def build(self) -> Index:
         keys: list[tuple[int, ...]] = []
@@ -64,7 +75,7 @@ class IndexBuilder:
             # an object whose OID prefixes another's (never in a MIB's own tree): sort it all
             pairs = sorted(zip(keys, entries, strict=True), key=_first)
             keys, entries = [k for k, _ in pairs], [e for _, e in pairs]
-        return Index(keys, entries, set(self._cols))
+        return Index(keys, entries, set(self._cols), list(self._encoders), self._arg_list)
 
 
 def _first(cell: tuple) -> tuple[int, ...]:
@@ -73,10 +84,13 @@ def _first(cell: tuple) -> tuple[int, ...]:
 
 class Index:
     def __init__(self, keys: list[tuple[int, ...]], entries: list[Entry],
-                 objects: set[tuple[int, ...]]) -> None:
+                 objects: set[tuple[int, ...]], encoders: list[Encoder] | None = None,
+                 args: list[Any] | None = None) -> None:
         self.keys = keys
         self.entries = entries
         self.objects = objects
+        self.encoders = encoders or []
+        self.args = args or []
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -86,7 +100,7 @@ class Index:
         if type(e) is bytes:
             return e
         name, encoder, arg = e
-        return ber.tlv(ber.SEQUENCE, name + encoder(arg))
+        return ber.tlv(ber.SEQUENCE, name + self.encoders[encoder](self.args[arg]))
 
     def find(self, oid: tuple[int, ...]) -> int:
         """Position of oid, or -1."""

@@ -7,6 +7,7 @@ import ipaddress
 import platform
 import time
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 
 from lxml import etree
@@ -110,7 +111,12 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
     b.static(o("reflexMemberCount"), s0, ber.integer(member_count, ber.GAUGE32))
     b.live(o("reflexMembersUp"), s0, _members_up, op)
 
-    # services
+    # services; a live column's encoder is made once, a row's key is shared by its columns
+    service_live = [(o(col), partial(_service_field, field, tag)) for col, field, tag in (
+        ("reflexServicePackets", "packets", ber.COUNTER64),
+        ("reflexServiceBytes", "bytes", ber.COUNTER64),
+        ("reflexServiceConnections", "connections", ber.COUNTER64),
+        ("reflexServiceStates", "states", ber.GAUGE32))]
     pool_of = {p.findtext(q("service")): p.findtext(q("name")) for p in pools}
     svc_port: dict[str, int] = {}
     for svc in services:
@@ -129,26 +135,36 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
         b.static(o("reflexServiceAlgorithm"), idx, ber.integer(
             mib.enum("reflexServiceAlgorithm", camel(text(svc, q("algorithm"), "round-robin")))))
         b.static(o("reflexServicePool"), idx, ber.octets(pool_of.get(name, "")))
-        for col, field, tag in (("reflexServicePackets", "packets", ber.COUNTER64),
-                                ("reflexServiceBytes", "bytes", ber.COUNTER64),
-                                ("reflexServiceConnections", "connections", ber.COUNTER64),
-                                ("reflexServiceStates", "states", ber.GAUGE32)):
-            b.live(o(col), idx, _service_field, (op, name, field, tag))
+        key = (op, name)
+        for col, encoder in service_live:
+            b.live(col, idx, encoder, key)
 
     # pools and their members
     status_enc = {s: ber.integer(mib.enum("reflexMemberOperStatus", s.lower()))
                   for s in ("UP", "DOWN", "UNKNOWN")}
     admin = {label: ber.integer(v) for label, v in mib.enums["reflexMemberAdminState"].items()}
     weights = {None: ber.integer(1, ber.GAUGE32), "1": ber.integer(1, ber.GAUGE32)}
+    pool_live = [(o("reflexPoolMembersUp"), _pool_up),
+                 (o("reflexPoolEmpty"), partial(_pool_empty, truth)),
+                 (o("reflexPoolLastChange"), _pool_since)]
+    member_live = [(o(col), encoder) for col, encoder in (
+        ("reflexMemberOperStatus", partial(_member_status, status_enc)),
+        ("reflexMemberLastChange", _member_since),
+        ("reflexMemberLastCheck", partial(_member_time, "last_check")),
+        ("reflexMemberLastResult", partial(_member_text, "last_result")),
+        ("reflexMemberError", partial(_member_text, "error")),
+        ("reflexMemberChecks", partial(_member_count, "checks", ber.COUNTER64)),
+        ("reflexMemberFailures", partial(_member_count, "failures", ber.COUNTER64)),
+        ("reflexMemberTransitions", partial(_member_count, "transitions", ber.COUNTER32)))]
     for pool in pools:
         pname = pool.findtext(q("name"))
         pidx = name_index(pname)
         members = pool.findall(q("member"))
         b.static(o("reflexPoolService"), pidx, ber.octets(pool.findtext(q("service"))))
         b.static(o("reflexPoolMemberCount"), pidx, ber.integer(len(members), ber.GAUGE32))
-        b.live(o("reflexPoolMembersUp"), pidx, _pool_up, (op, pname))
-        b.live(o("reflexPoolEmpty"), pidx, _pool_empty, (op, pname, truth))
-        b.live(o("reflexPoolLastChange"), pidx, _pool_since, (op, pname))
+        pkey = (op, pname)
+        for col, encoder in pool_live:
+            b.live(col, pidx, encoder, pkey)
         default_port = svc_port.get(pool.findtext(q("service")), 0)
         for m in members:
             address = m.findtext(q("address"))
@@ -161,60 +177,52 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
                      weights.get(m.findtext(q("weight"))) or ber.integer(
                          int(m.findtext(q("weight"))), ber.GAUGE32))
             b.static(o("reflexMemberAdminState"), idx, admin[text(m, q("admin-state"), "enabled")])
-            for col, encoder, arg in (
-                    ("reflexMemberOperStatus", _member_status, (key, status_enc)),
-                    ("reflexMemberLastChange", _member_since, key),
-                    ("reflexMemberLastCheck", _member_time, (key, "last_check")),
-                    ("reflexMemberLastResult", _member_text, (key, "last_result")),
-                    ("reflexMemberError", _member_text, (key, "error")),
-                    ("reflexMemberChecks", _member_count, (key, "checks", ber.COUNTER64)),
-                    ("reflexMemberFailures", _member_count, (key, "failures", ber.COUNTER64)),
-                    ("reflexMemberTransitions", _member_count,
-                     (key, "transitions", ber.COUNTER32))):
-                b.live(o(col), idx, encoder, arg)
+            for col, encoder in member_live:
+                b.live(col, idx, encoder, key)
 
     # CARP groups
-    carp_enc = {s: ber.integer(mib.enum("reflexCarpState", s.lower()))
-                for s in ("INIT", "BACKUP", "MASTER")}
+    carp_state = partial(_carp_state, {s: ber.integer(mib.enum("reflexCarpState", s.lower()))
+                                       for s in ("INIT", "BACKUP", "MASTER")})
     for g in groups:
         gname = g.findtext(q("name"))
         idx = (int(g.findtext(q("vhid"))),)
         b.static(o("reflexCarpName"), idx, ber.octets(gname))
         b.static(o("reflexCarpInterface"), idx, ber.octets(text(g, q("interface"))))
-        b.live(o("reflexCarpState"), idx, _carp_state, (op, gname, carp_enc))
-        b.live(o("reflexCarpLastChange"), idx, _carp_since, (op, gname))
+        gkey = (op, gname)
+        b.live(o("reflexCarpState"), idx, carp_state, gkey)
+        b.live(o("reflexCarpLastChange"), idx, _carp_since, gkey)
     return b.build()
 
 
-# live encoders: each takes the argument stored in its index entry. Missing state reads as
-# the operational document shows it (datastore.operational.Operational.document).
+# live encoders: the last argument is the row's key (the Operational, then the names that find
+# the row's state there). Missing state reads as the operational document shows it
+# (datastore.operational.Operational.document).
 
 def _members_up(op: Operational) -> bytes:
     return ber.integer(sum(1 for st in op.members().values() if st.status == "UP"), ber.GAUGE32)
 
 
-def _service_field(arg) -> bytes:
-    op, name, field, tag = arg
-    st = op.service(name) or ServiceState()
-    v = getattr(st, field)
+def _service_field(field: str, tag: int, key) -> bytes:
+    op, name = key
+    v = getattr(op.service(name) or ServiceState(), field)
     return ber.integer(v & (0xFFFFFFFFFFFFFFFF if tag == ber.COUNTER64 else 0xFFFFFFFF), tag)
 
 
-def _pool(op: Operational, name: str) -> PoolState:
+def _pool(key) -> PoolState:
+    op, name = key
     return op.pool(name) or PoolState(since=op.started)
 
 
-def _pool_up(arg) -> bytes:
-    return ber.integer(_pool(*arg).members_up, ber.GAUGE32)
+def _pool_up(key) -> bytes:
+    return ber.integer(_pool(key).members_up, ber.GAUGE32)
 
 
-def _pool_empty(arg) -> bytes:
-    op, name, truth = arg
-    return truth[bool(_pool(op, name).empty)]
+def _pool_empty(truth: dict[bool, bytes], key) -> bytes:
+    return truth[bool(_pool(key).empty)]
 
 
-def _pool_since(arg) -> bytes:
-    return ber.date_and_time(_pool(*arg).since)
+def _pool_since(key) -> bytes:
+    return ber.date_and_time(_pool(key).since)
 
 
 def _member(key) -> MemberState:
@@ -222,8 +230,7 @@ def _member(key) -> MemberState:
     return op.member(pool, address) or MemberState(since=op.started)
 
 
-def _member_status(arg) -> bytes:
-    key, enc = arg
+def _member_status(enc: dict[str, bytes], key) -> bytes:
     return enc.get(_member(key).status, enc["UNKNOWN"])
 
 
@@ -231,30 +238,27 @@ def _member_since(key) -> bytes:
     return ber.date_and_time(_member(key).since)
 
 
-def _member_time(arg) -> bytes:
-    key, field = arg
+def _member_time(field: str, key) -> bytes:
     return ber.date_and_time(getattr(_member(key), field))
 
 
-def _member_text(arg) -> bytes:
-    key, field = arg
+def _member_text(field: str, key) -> bytes:
     return ber.octets(getattr(_member(key), field).encode("utf-8", "replace")[:255])
 
 
-def _member_count(arg) -> bytes:
-    key, field, tag = arg
+def _member_count(field: str, tag: int, key) -> bytes:
     mask = 0xFFFFFFFFFFFFFFFF if tag == ber.COUNTER64 else 0xFFFFFFFF
     return ber.integer(getattr(_member(key), field) & mask, tag)
 
 
-def _carp(op: Operational, name: str) -> CarpState:
+def _carp(key) -> CarpState:
+    op, name = key
     return op.carp(name) or CarpState(since=op.started)
 
 
-def _carp_state(arg) -> bytes:
-    op, name, enc = arg
-    return enc.get(_carp(op, name).state, enc["INIT"])
+def _carp_state(enc: dict[str, bytes], key) -> bytes:
+    return enc.get(_carp(key).state, enc["INIT"])
 
 
-def _carp_since(arg) -> bytes:
-    return ber.date_and_time(_carp(*arg).since)
+def _carp_since(key) -> bytes:
+    return ber.date_and_time(_carp(key).since)
