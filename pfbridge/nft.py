@@ -36,15 +36,17 @@ class NftDriver(Driver):
     # --- what the base class asks for ----------------------------------------------------
 
     def _load(self, config: Config, live: Live) -> None:
-        self._run(self._script(config, live))
+        self._run(self._script(config, live, ps=self._plans_for(config)))
 
     def _commit(self, old: Config, new: Config, old_live: Live, new_live: Live) -> None:
         try:
             if r.needs_reload(old, new):
                 # New pick chains or base rules: the whole table again, in one transaction,
                 # counters carried over (sticky bindings start afresh).
-                self._run(r.script(new, new_live, counters=self._counter_values()))
+                counters = self._counter_values()
+                self._run(r.script(new, new_live, counters=counters, ps=self._plans_for(new)))
                 return
+            self._plans_for(new)
             cmds = r.commit_commands(old, new, old_live, new_live)
         except r.RenderError as exc:
             raise ApplyError(str(exc)) from None
@@ -109,11 +111,23 @@ class NftDriver(Driver):
 
     # --- internals -------------------------------------------------------------------------
 
-    def _script(self, config: Config, live: Live, header: str = "") -> str:
+    def _script(
+        self, config: Config, live: Live, header: str = "", ps: dict[str, r.Plan] | None = None
+    ) -> str:
         try:
-            return r.script(config, live, header)
+            return r.script(config, live, header, ps=ps)
         except r.RenderError as exc:
             raise ApplyError(str(exc)) from None
+
+    def _plans_for(self, config: Config) -> dict[str, r.Plan]:
+        """The plans of config, made once: a member change then costs the same at any size."""
+        if self._plans_of is not config:
+            try:
+                self._plans = r.plans(config)
+            except r.RenderError as exc:
+                raise ApplyError(str(exc)) from None
+            self._plans_of = config
+        return self._plans
 
     def _counter_values(self) -> r.Counters:
         """The element counters of the counting sets: (set, service key) -> (packets, bytes)."""
@@ -135,12 +149,8 @@ class NftDriver(Driver):
         return out
 
     def _members(self, pool: str, before: frozenset[str], after: frozenset[str]) -> None:
-        if self._plans_of is not self.config:
-            # once per configuration, so a member change costs the same at any size
-            self._plans = r.plans(self.config)
-            self._plans_of = self.config
         p = self.config.pools[pool]
-        plan = self._plans.get(p.service)
+        plan = self._plans_for(self.config).get(p.service)
         if plan is None:
             return
         cmds = r.member_commands(plan, p, before, after)

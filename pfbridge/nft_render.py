@@ -1,12 +1,13 @@
 """The nftables layout of `table inet reflex`: what a configuration and its live sets become
-(objects, chains, map elements), the full script, and the element difference of a change.
+(maps, sets, chains, elements), the whole script, and the element difference of a change.
 
 Per packet the cost is constant in the number of services: a new connection to a service is
 one verdict-map lookup on (daddr . l4proto . dport) that jumps to a shared pick chain (one per
 family x selector x slot count [x sticky timeout]), which picks a slot and finds the member in
 one map keyed (daddr . l4proto . dport . slot). A service's slot count is fixed by its
 configured members and weights, so a member going in or out of rotation only rewrites that
-service's slot elements: no rule, chain or other service is touched.
+service's slot elements: no rule, chain or other service is touched. Counters are per-element
+counters of two sets keyed like the services (new connections, packets both ways).
 """
 
 from __future__ import annotations
@@ -451,11 +452,13 @@ def script(
     live: dict[str, frozenset[str]],
     header: str = "",
     counters: Counters | None = None,
+    ps: dict[str, Plan] | None = None,
 ) -> str:
     """The whole table as an nft script that replaces any earlier `table inet reflex` in one
     transaction (the empty declaration makes the delete safe when there is none). counters
-    gives counting-set elements their starting (packets, bytes), to carry them over a reload."""
-    ps = plans(config)
+    gives counting-set elements their starting (packets, bytes), to carry them over a reload;
+    ps, the plans of config if already made."""
+    ps = plans(config) if ps is None else ps
     elements = all_elements(config, live, ps)
     lines = [header] if header else []
     lines += [f"table {TABLE} {{}}", f"delete table {TABLE}", f"table {TABLE} {{"]
@@ -528,7 +531,8 @@ def commit_commands(
     )
     cmds += deletes + adds
     old_chains, new_chains = chains_for(old_ps.values()), chains_for(new_ps.values())
-    for name in sorted(set(old_chains) - set(new_chains)):
+    # sticky chains first: they jump to the source-hash chain of their slot count
+    for name in sorted(set(old_chains) - set(new_chains), key=lambda n: ("_t" not in n, n)):
         cmds.append(f"delete chain {TABLE} {name}")
     for sm in sorted(sticky_maps_for(old_ps.values()) - sticky_maps_for(new_ps.values())):
         cmds.append(f"delete map {TABLE} {sm}")

@@ -249,6 +249,22 @@ def test_commit_changes_only_what_differs(lab: Lab, driver: NftDriver) -> None:
     assert _shape(driver.ruleset()) == _shape(before)
 
 
+def test_commits_between_sticky_and_not_leave_no_stale_chains(lab: Lab, driver: NftDriver) -> None:
+    svc, pool = web(lab, sticky=True)
+    # a plain service of the same size: going plain then needs no new chain (no reload)
+    other = {"name": "WWW2", "address": lab.vip(3), "port": 80}
+    pool2 = dict(pool, name="web2", service="WWW2")
+    sticky = load(driver, lab, [svc, other], [pool, pool2])
+    plain = lab.running([dict(svc, sticky=False), other], [pool, pool2])
+    assert "_t300" in driver.ruleset()
+    driver.apply(sticky, plain)
+    assert "_t300" not in driver.ruleset() and "sticky4_" not in driver.ruleset()
+    assert {who(lab, lab.vip(0), 80) for _ in range(3)} == NAMES
+    driver.apply(plain, sticky)
+    client = source()
+    assert len({who(lab, lab.vip(0), 80, client) for _ in range(3)}) == 1
+
+
 def test_refused_commit_leaves_the_table_unchanged(lab: Lab, driver: NftDriver) -> None:
     svc, pool = web(lab)
     running = load(driver, lab, [svc], [pool])
