@@ -76,6 +76,7 @@ class Reflex:
         self._run(self.agent.start())
         self.index_rows = len(self.agent.index)
         self.lags: list[float] = []
+        self.since = 0.0  # loop time: samples that began earlier are not counted
         self._monitor = asyncio.run_coroutine_threadsafe(self._watch(), self.loop)
 
     async def _watch(self) -> None:
@@ -84,11 +85,15 @@ class Reflex:
         while True:
             t = loop.time()
             await asyncio.sleep(0.005)
-            self.lags.append(loop.time() - t - 0.005)
+            if t >= self.since:
+                self.lags.append(loop.time() - t - 0.005)
 
     def lag_during(self, fn):
         """(fn's result, worst and 99th percentile loop lag in seconds while it ran)."""
-        self._call(self.lags.clear)
+        def reset():
+            self.lags.clear()
+            self.since = asyncio.get_running_loop().time()
+        self._call(reset)
         out = fn()
         lags = sorted(self._call(lambda: list(self.lags))) or [0.0]
         return out, lags[-1], lags[int(len(lags) * 0.99)]
@@ -104,6 +109,7 @@ class Reflex:
             s.commit("bench: weights")
             s.close()
             self.lags.clear()
+            self.since = asyncio.get_running_loop().time()
         t = time.perf_counter()
         self._call(commit)
         committed = time.perf_counter()

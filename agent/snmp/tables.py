@@ -112,7 +112,7 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
     b.live(o("reflexMembersUp"), s0, _members_up, op)
 
     # services; a live column's encoder is made once, a row's key is shared by its columns
-    service_live = [(o(col), partial(_service_field, field, tag)) for col, field, tag in (
+    service_live = [(o(col), partial(_service_field, op, field, tag)) for col, field, tag in (
         ("reflexServicePackets", "packets", ber.COUNTER64),
         ("reflexServiceBytes", "bytes", ber.COUNTER64),
         ("reflexServiceConnections", "connections", ber.COUNTER64),
@@ -135,7 +135,7 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
         b.static(o("reflexServiceAlgorithm"), idx, ber.integer(
             mib.enum("reflexServiceAlgorithm", camel(text(svc, q("algorithm"), "round-robin")))))
         b.static(o("reflexServicePool"), idx, ber.octets(pool_of.get(name, "")))
-        key = (op, name)
+        key = name
         for col, encoder in service_live:
             b.live(col, idx, encoder, key)
 
@@ -144,32 +144,34 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
                   for s in ("UP", "DOWN", "UNKNOWN")}
     admin = {label: ber.integer(v) for label, v in mib.enums["reflexMemberAdminState"].items()}
     weights = {None: ber.integer(1, ber.GAUGE32), "1": ber.integer(1, ber.GAUGE32)}
-    pool_live = [(o("reflexPoolMembersUp"), _pool_up),
-                 (o("reflexPoolEmpty"), partial(_pool_empty, truth)),
-                 (o("reflexPoolLastChange"), _pool_since)]
+    pool_live = [(o("reflexPoolMembersUp"), partial(_pool_up, op)),
+                 (o("reflexPoolEmpty"), partial(_pool_empty, op, truth)),
+                 (o("reflexPoolLastChange"), partial(_pool_since, op))]
     member_live = [(o(col), encoder) for col, encoder in (
-        ("reflexMemberOperStatus", partial(_member_status, status_enc)),
-        ("reflexMemberLastChange", _member_since),
-        ("reflexMemberLastCheck", partial(_member_time, "last_check")),
-        ("reflexMemberLastResult", partial(_member_text, "last_result")),
-        ("reflexMemberError", partial(_member_text, "error")),
-        ("reflexMemberChecks", partial(_member_count, "checks", ber.COUNTER64)),
-        ("reflexMemberFailures", partial(_member_count, "failures", ber.COUNTER64)),
-        ("reflexMemberTransitions", partial(_member_count, "transitions", ber.COUNTER32)))]
+        ("reflexMemberOperStatus", partial(_member_status, op, status_enc)),
+        ("reflexMemberLastChange", partial(_member_since, op)),
+        ("reflexMemberLastCheck", partial(_member_time, op, "last_check")),
+        ("reflexMemberLastResult", partial(_member_text, op, "last_result")),
+        ("reflexMemberError", partial(_member_text, op, "error")),
+        ("reflexMemberChecks", partial(_member_count, op, "checks", ber.COUNTER64)),
+        ("reflexMemberFailures", partial(_member_count, op, "failures", ber.COUNTER64)),
+        ("reflexMemberTransitions", partial(_member_count, op, "transitions", ber.COUNTER32)))]
     for pool in pools:
         pname = pool.findtext(q("name"))
         pidx = name_index(pname)
-        members = pool.findall(q("member"))
+        # iterated, not listed: 10,000 element proxies kept alive would each survive into the
+        # oldest GC generation and set off full collections while the index is built
+        members = pool.iterfind(q("member"))
         b.static(o("reflexPoolService"), pidx, ber.octets(pool.findtext(q("service"))))
-        b.static(o("reflexPoolMemberCount"), pidx, ber.integer(len(members), ber.GAUGE32))
-        pkey = (op, pname)
+        b.static(o("reflexPoolMemberCount"), pidx,
+                 ber.integer(len(pool.findall(q("member"))), ber.GAUGE32))
         for col, encoder in pool_live:
-            b.live(col, pidx, encoder, pkey)
+            b.live(col, pidx, encoder, pname)
         default_port = svc_port.get(pool.findtext(q("service")), 0)
         for m in members:
             address = m.findtext(q("address"))
             idx = pidx + address_index(ipaddress.ip_address(address))
-            key = (op, pname, address)
+            key = (pname, address)
             port = m.findtext(q("port"))
             b.static(o("reflexMemberPort"), idx,
                      ber.integer(int(port) if port else default_port, ber.GAUGE32))
@@ -181,84 +183,81 @@ def build_index(ctx: Context, running: etree._Element, op: Operational,
                 b.live(col, idx, encoder, key)
 
     # CARP groups
-    carp_state = partial(_carp_state, {s: ber.integer(mib.enum("reflexCarpState", s.lower()))
+    carp_state = partial(_carp_state, op, {s: ber.integer(mib.enum("reflexCarpState", s.lower()))
                                        for s in ("INIT", "BACKUP", "MASTER")})
+    carp_since = partial(_carp_since, op)
     for g in groups:
         gname = g.findtext(q("name"))
         idx = (int(g.findtext(q("vhid"))),)
         b.static(o("reflexCarpName"), idx, ber.octets(gname))
         b.static(o("reflexCarpInterface"), idx, ber.octets(text(g, q("interface"))))
-        gkey = (op, gname)
-        b.live(o("reflexCarpState"), idx, carp_state, gkey)
-        b.live(o("reflexCarpLastChange"), idx, _carp_since, gkey)
+        b.live(o("reflexCarpState"), idx, carp_state, gname)
+        b.live(o("reflexCarpLastChange"), idx, carp_since, gname)
     return b.build()
 
 
-# live encoders: the last argument is the row's key (the Operational, then the names that find
-# the row's state there). Missing state reads as the operational document shows it
-# (datastore.operational.Operational.document).
+# live encoders: the Operational and a column's own parameters come first (bound once a
+# build); the last argument is the row's key, of strings only, so that nothing an index holds
+# per row is an object the cyclic GC tracks. Missing state reads as the operational document
+# shows it (datastore.operational.Operational.document).
 
 def _members_up(op: Operational) -> bytes:
     return ber.integer(sum(1 for st in op.members().values() if st.status == "UP"), ber.GAUGE32)
 
 
-def _service_field(field: str, tag: int, key) -> bytes:
-    op, name = key
+def _service_field(op: Operational, field: str, tag: int, name: str) -> bytes:
     v = getattr(op.service(name) or ServiceState(), field)
     return ber.integer(v & (0xFFFFFFFFFFFFFFFF if tag == ber.COUNTER64 else 0xFFFFFFFF), tag)
 
 
-def _pool(key) -> PoolState:
-    op, name = key
+def _pool(op: Operational, name: str) -> PoolState:
     return op.pool(name) or PoolState(since=op.started)
 
 
-def _pool_up(key) -> bytes:
-    return ber.integer(_pool(key).members_up, ber.GAUGE32)
+def _pool_up(op: Operational, name: str) -> bytes:
+    return ber.integer(_pool(op, name).members_up, ber.GAUGE32)
 
 
-def _pool_empty(truth: dict[bool, bytes], key) -> bytes:
-    return truth[bool(_pool(key).empty)]
+def _pool_empty(op: Operational, truth: dict[bool, bytes], name: str) -> bytes:
+    return truth[bool(_pool(op, name).empty)]
 
 
-def _pool_since(key) -> bytes:
-    return ber.date_and_time(_pool(key).since)
+def _pool_since(op: Operational, name: str) -> bytes:
+    return ber.date_and_time(_pool(op, name).since)
 
 
-def _member(key) -> MemberState:
-    op, pool, address = key
-    return op.member(pool, address) or MemberState(since=op.started)
+def _member(op: Operational, key: tuple[str, str]) -> MemberState:
+    return op.member(*key) or MemberState(since=op.started)
 
 
-def _member_status(enc: dict[str, bytes], key) -> bytes:
-    return enc.get(_member(key).status, enc["UNKNOWN"])
+def _member_status(op: Operational, enc: dict[str, bytes], key: tuple[str, str]) -> bytes:
+    return enc.get(_member(op, key).status, enc["UNKNOWN"])
 
 
-def _member_since(key) -> bytes:
-    return ber.date_and_time(_member(key).since)
+def _member_since(op: Operational, key: tuple[str, str]) -> bytes:
+    return ber.date_and_time(_member(op, key).since)
 
 
-def _member_time(field: str, key) -> bytes:
-    return ber.date_and_time(getattr(_member(key), field))
+def _member_time(op: Operational, field: str, key: tuple[str, str]) -> bytes:
+    return ber.date_and_time(getattr(_member(op, key), field))
 
 
-def _member_text(field: str, key) -> bytes:
-    return ber.octets(getattr(_member(key), field).encode("utf-8", "replace")[:255])
+def _member_text(op: Operational, field: str, key: tuple[str, str]) -> bytes:
+    return ber.octets(getattr(_member(op, key), field).encode("utf-8", "replace")[:255])
 
 
-def _member_count(field: str, tag: int, key) -> bytes:
+def _member_count(op: Operational, field: str, tag: int, key: tuple[str, str]) -> bytes:
     mask = 0xFFFFFFFFFFFFFFFF if tag == ber.COUNTER64 else 0xFFFFFFFF
-    return ber.integer(getattr(_member(key), field) & mask, tag)
+    return ber.integer(getattr(_member(op, key), field) & mask, tag)
 
 
-def _carp(key) -> CarpState:
-    op, name = key
+def _carp(op: Operational, name: str) -> CarpState:
     return op.carp(name) or CarpState(since=op.started)
 
 
-def _carp_state(enc: dict[str, bytes], key) -> bytes:
-    return enc.get(_carp(key).state, enc["INIT"])
+def _carp_state(op: Operational, enc: dict[str, bytes], name: str) -> bytes:
+    return enc.get(_carp(op, name).state, enc["INIT"])
 
 
-def _carp_since(key) -> bytes:
-    return ber.date_and_time(_carp(key).since)
+def _carp_since(op: Operational, name: str) -> bytes:
+    return ber.date_and_time(_carp(op, name).since)
