@@ -11,11 +11,14 @@ from lxml import etree
 from . import NS
 from .errors import DataExists, DataMissing, EditError
 from .schema import Schema, SNode
+from .tree import find_child, insert_ordered
 from .validate import Touch, local
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NC_OP = f"{{{NC}}}operation"
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
+# characters XML 1.0 cannot hold: most C0 controls, surrogates, U+FFFE/U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)((?:\[[^\]]*\])*)")
 _PRED = re.compile(r"\[\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(?:'([^']*)'|\"([^\"]*)\")\s*\]")
 
@@ -46,6 +49,7 @@ def parse_path(schema: Schema, path: str) -> tuple[Steps, list[SNode]]:
             if tuple(k for k, _ in keys) != child.keys:
                 raise EditError(f"{child.path} needs its key: [{', '.join(child.keys)}='...']")
             for k, v in keys:
+                check_text(k, v)
                 why = child.children[k].check(v)
                 if why:
                     raise EditError(f"{k} '{v}' {why}")
@@ -77,32 +81,19 @@ def _qn(name: str) -> str:
     return f"{{{NS}}}{name}"
 
 
-def find_child(parent, snode: SNode, keys) -> etree._Element | None:
-    for cand in parent.iterchildren(snode.tag):
-        if all((cand.findtext(_qn(k)) or "") == v for k, v in keys):
-            return cand
-    return None
-
-
-def insert_ordered(parent, child, parent_snode: SNode) -> None:
-    """Insert child where the schema puts it, keys first, so documents read in model order."""
-    order = list(parent_snode.children)
-    name = local(child.tag)
-    rank = order.index(name) if name in order else len(order)
-    for i, sib in enumerate(parent):
-        sname = local(sib.tag)
-        if sname in order and order.index(sname) > rank:
-            parent.insert(i, child)
-            return
-    parent.append(child)
-
-
 def _make(parent, snode: SNode, keys, parent_snode: SNode) -> etree._Element:
     elem = etree.Element(snode.tag)
     for k, v in keys:
         etree.SubElement(elem, _qn(k)).text = v
     insert_ordered(parent, elem, parent_snode)
     return elem
+
+
+def check_text(name: str, value: str) -> None:
+    m = _NOT_XML.search(value)
+    if m:
+        raise EditError(f"{name} holds a control character (U+{ord(m.group()):04X}) "
+                        "a configuration cannot store")
 
 
 def _check_value(snode: SNode, rel: str, value) -> None:
@@ -128,6 +119,7 @@ def _check_value(snode: SNode, rel: str, value) -> None:
         if child.kind == "leaf" and len(values) > 1:
             raise EditError(f"{child.name} takes one value")
         for v in values:
+            check_text(child.name, str(v))
             why = child.check(str(v))
             if why:
                 raise EditError(f"{child.name} '{v}' {why}")

@@ -72,10 +72,12 @@ class SNode:
     tag: str = ""
     by_tag: dict[str, SNode] = field(default_factory=dict)
     post: list[SNode] = field(default_factory=list)  # children checked after the entry's walk
+    rank: dict[str, int] = field(default_factory=dict)  # child tag -> position in the schema
 
     def finish(self) -> None:
         self.tag = f"{{{NS}}}{self.name}"
         self.by_tag = {c.tag: c for c in self.children.values()}
+        self.rank = {tag: i for i, tag in enumerate(self.by_tag)}
         self.post = [c for c in self.children.values() if c.config and (
             c.mandatory or c.kind in ("list", "leaf-list")
             or (c.kind == "container" and not c.presence and _has_mandatory(c)))]

@@ -13,8 +13,10 @@ from lxml import etree
 
 from . import NS
 from .schema import Schema, SNode, load_schema
+from .tree import find_child
 
 _NSLEN = len(NS) + 2
+FULL_AFTER = 256
 
 
 def local(tag) -> str | None:
@@ -86,6 +88,8 @@ class Validator:
         self._batched = False
         if root.tag != self.schema.root.tag:
             return [f"/: unknown root element {root.tag}, expected {self.schema.root.tag}"]
+        if touched is not None and len(touched) > FULL_AFTER:
+            touched = None  # past this, one linear pass costs less than locating each touch
         if touched is None:
             self._batched = True
             try:
@@ -121,12 +125,7 @@ class Validator:
         elem, snode = root, self.schema.root
         for name, keys in t.steps[1:]:
             child = snode.children.get(name)
-            found = None
-            if child is not None:
-                for cand in elem.iterchildren(child.tag):
-                    if all((cand.findtext(f"{{{NS}}}{k}") or "") == v for k, v in keys):
-                        found = cand
-                        break
+            found = find_child(elem, child, keys) if child is not None else None
             if found is None:
                 return elem, snode, False
             elem, snode = found, child

@@ -310,3 +310,29 @@ def test_damaged_newest_commit_falls_back(ds):
     newest.write_bytes(b"<garbage")
     again = Datastore(ds.state_dir)
     assert again.info.id == 1
+
+
+def test_control_characters_are_a_one_line_edit_error(ds):
+    s = ds.open_session("a")
+    for values in ({"contact": "noc\x00"}, {"location": "rack\x1f4"}):
+        with pytest.raises(EditError, match="control character"):
+            s.edit("merge", "/snmp", values)
+    with pytest.raises(EditError, match="control character"):
+        s.edit("merge", "/services/service[name='A\x01']", {"port": "1"})
+    assert not s.dirty()
+
+
+def test_a_large_block_commits_with_every_member(ds):
+    s = ds.open_session("a")
+    s.edit("merge", "/device", {"internal-net": "198.19.0.0/16", "internal-gw": "198.19.0.1"})
+    s.edit("merge", "/services/service[name='S']", {"address": "198.18.0.1", "port": "25"})
+    s.edit("merge", "/pools/pool[name='p']", {"service": "S"})
+    addrs = [f"198.19.{i // 250}.{i % 250 + 2}" for i in range(1000)]
+    for a in addrs:
+        s.edit("merge", f"/pools/pool[name='p']/member[address='{a}']")
+    s.edit("merge", "/pools/pool[name='p']/member[address='198.20.0.1']")  # outside the net
+    with pytest.raises(ValidationError, match="198.20.0.1.*outside the internal net"):
+        s.commit()
+    s.edit("delete", "/pools/pool[name='p']/member[address='198.20.0.1']")
+    s.commit()
+    assert members(ds.running) == sorted(addrs)
