@@ -189,3 +189,11 @@ def test_malformed_reports_are_logged_not_raised(tmp_path, caplog):
         {"group": "ext", "vhid": 1, "old": "INIT", "new": "MASTER"},
         {"group": "ext", "vhid": 1, "old": "MASTER", "new": "INIT"}]
     assert ds.operational.carp("ext").state == "INIT"
+
+
+def test_stopping_the_service_releases_the_addresses(lab, pair):
+    a, b = pair
+    assert wait_for(lambda: settled(lab, a, b), TAKEOVER)
+    a.loop.run(a.svc.stop())
+    assert not lab.has_address("a", VIP) and not lab.has_address("a", GW)
+    assert wait_for(lambda: lab.who() == "b", TAKEOVER)

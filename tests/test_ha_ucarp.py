@@ -81,3 +81,11 @@ def test_killed_ucarp_is_restarted_and_serves_again(pair):
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: child.pid not in (None, pid), TAKEOVER)
     assert wait_for(lambda: a.state() == "MASTER" and lab.who() == "a", 2 * TAKEOVER)
+
+
+def test_stopping_the_service_releases_the_address(pair):
+    lab, (a, b) = pair
+    assert wait_for(lambda: a.state() == "MASTER" and lab.who() == "a", TAKEOVER)
+    a.loop.run(a.svc.stop())
+    assert not lab.has_address("a", VIP)
+    assert wait_for(lambda: lab.who() == "b", TAKEOVER)

@@ -53,6 +53,7 @@ class Child:
         self.starts = 0
         self.last_lines: collections.deque[str] = collections.deque(maxlen=50)
         self._task: asyncio.Task | None = None
+        self._pump_task: asyncio.Task | None = None
         self._stopping = False
 
     @property
@@ -67,31 +68,52 @@ class Child:
 
     async def _spawn(self) -> None:
         argv = in_netns(self._argv_fn(), self.netns)
-        self.proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent,
-            start_new_session=True)
+        # our own pipe, not asyncio's: its wait() would also wait for every grandchild that
+        # inherited the output to close it
+        r, w = os.pipe()
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=w, stderr=w,
+                preexec_fn=_die_with_parent, start_new_session=True)
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(w)
+        self._pump_task = asyncio.create_task(self._pump(r), name=f"output-{self.name}")
         self.starts += 1
         self._started_at = time.monotonic()
         log.info("%s started (pid %d)", self.name, self.proc.pid)
 
-    async def _pump(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        async for raw in proc.stdout:
-            line = raw.decode(errors="replace").rstrip()
-            if line:
-                self.last_lines.append(line)
-                log.debug("%s: %s", self.name, line)
+    async def _pump(self, fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", 0))
+        try:
+            async for raw in reader:
+                line = raw.decode(errors="replace").rstrip()
+                if line:
+                    self.last_lines.append(line)
+                    log.debug("%s: %s", self.name, line)
+        finally:
+            transport.close()
+
+    def _kill_group(self, pid: int, sig: int) -> None:
+        # the child leads its own session: its helpers go with it (by the PID we started)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
 
     async def _watch(self) -> None:
         delay = BACKOFF_FIRST
         while True:
             proc = self.proc
             assert proc is not None
-            await self._pump(proc)
             rc = await proc.wait()
             if self._stopping:
                 return
+            self._kill_group(proc.pid, signal.SIGKILL)  # leftovers must not keep addresses
+            await asyncio.sleep(0)  # let the output of its last moments be read
             log.warning("%s (pid %d) exited with %d%s", self.name, proc.pid, rc,
                         f": {self.last_lines[-1]}" if self.last_lines else "")
             if self.on_exit is not None:
@@ -122,16 +144,17 @@ class Child:
         self._stopping = True
         proc = self.proc
         if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
+            self._kill_group(proc.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(proc.wait(), STOP_GRACE)
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                self._kill_group(proc.pid, signal.SIGKILL)
                 await proc.wait()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if proc is not None:
+            self._kill_group(proc.pid, signal.SIGKILL)
+        for task in (self._task, self._pump_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._pump_task = None

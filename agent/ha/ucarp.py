@@ -135,13 +135,16 @@ class Ucarp:
         child = self.children.pop(name, None)
         if child is not None:
             await child.stop()
+            # ucarp's own shutdown script may not have finished when its group was killed
+            g = self.groups.get(name)
+            if g is not None:
+                await asyncio.to_thread(self._released, g)
 
     async def reconfigure(self, carp: Carp, hostname: str) -> None:
         new = {g.name: g for g in carp.groups}
         for name, g in list(self.groups.items()):
             if new.get(name) != g:
                 await self._stop_group(name)
-                self._released(g)
                 del self.groups[name]
         for name, g in new.items():
             if name not in self.groups:
