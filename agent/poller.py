@@ -152,6 +152,10 @@ class LagWatch:
                 self._stalls.append((now, lag))
             self._tick = now
 
+    def stalls(self) -> list[tuple[float, float]]:
+        """The latest notable stalls: (loop time it ended, seconds late)."""
+        return list(self._stalls)
+
     def worst(self, since: float, now: float) -> float:
         """The longest stretch in [since, now] (loop time) that the loop was late by."""
         # A stall the watch has not woken from yet is still going on.
@@ -185,7 +189,7 @@ class Poller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self._limit: Limit | None = None
-        self._lag = LagWatch()
+        self.lag = LagWatch()
         self._watch: asyncio.Task | None = None
         self._warned = 0.0
         self._subscribed = False
@@ -200,7 +204,7 @@ class Poller:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._limit = Limit(self.concurrency)
-        self._watch = self._loop.create_task(self._lag.run())
+        self._watch = self._loop.create_task(self.lag.run())
         self._running = True
         if not self._subscribed:
             self.ds.subscribe_commit(self._on_commit)
@@ -290,7 +294,7 @@ class Poller:
             if not result.ok:
                 ended = loop.time()
                 if ended - started >= probe.timeout * 0.95:
-                    late = self._lag.worst(started, ended)
+                    late = self.lag.worst(started, ended)
             try:
                 if late > probe.timeout / 4:
                     self._not_counted(key, result, late)

@@ -95,6 +95,7 @@ def config(services: str, pools: str, device: str = "") -> str:
 
 
 def latency(trials: int) -> None:
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores shared with other work)")
     have_nft = os.geteuid() == 0 and shutil.which("ip") is not None
     if have_nft:
         from lab import Lab
@@ -304,6 +305,7 @@ def capacity(members: int, seconds: float) -> None:
             f"<check><interval>1000</interval></check></service>",
             f"<pool><name>cap</name><service>CAP</service>{member_xml}</pool>",
         )
+        load = os.getloadavg()
         result = in_thread(netns, lambda: _capacity(doc, members, seconds), seconds + 120)
         acceptor_cpu = _proc_cpu(acceptor.pid)
     finally:
@@ -312,13 +314,17 @@ def capacity(members: int, seconds: float) -> None:
             acceptor.wait(5)
         if netns:
             subprocess.run(["ip", "netns", "del", netns], check=False, timeout=30)
-    wall, cpu, user, system, per_member, failures, planned, reasons, down, uncounted = result
+    (wall, cpu, user, system, per_member, failures, planned, reasons, down, uncounted,
+     stalls) = result
     total = sum(per_member)
     rate = total / wall
     share = cpu / wall
     print(f"capacity: {members} tcp-checked members, interval 1 s, {wall:.1f} s measured "
           f"(RLIMIT_NOFILE {nofile}; listener {'in netns ' + netns if netns else 'on 127/8'})")
-    print(f"  planning {members} members: {planned * 1000:.0f} ms")
+    print(f"  planning {members} members: {planned * 1000:.0f} ms; load average before "
+          f"{load[0]:.2f} (2 cores shared with other work)")
+    worst = f", worst {max(stalls) * 1000:.0f} ms" if stalls else ""
+    print(f"  event loop late by 10 ms or more: {len(stalls)} times (last 256 kept){worst}")
     print(f"  checks/s {rate:.0f} (target {members}: ratio {rate / members:.3f}); "
           f"failed checks {failures}; members not UP at the end {down}; timeouts not counted "
           f"(poller late) {uncounted}")
@@ -352,23 +358,27 @@ async def _capacity(doc: str, members: int, seconds: float):
             keys = list(op.members())
             before = [op.members()[k].checks for k in keys]
             fails0 = sum(op.members()[k].failures for k in keys)
+            lt0 = asyncio.get_running_loop().time()
+            uncounted0 = poller.uncounted
             ru0, cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.process_time(), \
                 time.perf_counter()
             await asyncio.sleep(seconds)
             ru1, cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.process_time(), \
                 time.perf_counter()
+            lt1 = asyncio.get_running_loop().time()
             per_member = [op.members()[k].checks - b for k, b in zip(keys, before, strict=True)]
             failures = sum(op.members()[k].failures for k in keys) - fails0
             reasons = collections.Counter(op.members()[k].error for k in keys
                                           if op.members()[k].error)
             down = sum(1 for k in keys if op.members()[k].status != "UP")
-            uncounted = poller.uncounted
+            uncounted = poller.uncounted - uncounted0
+            stalls = [lag for at, lag in poller.lag.stalls() if at >= lt0 and at - lag <= lt1]
         finally:
             await poller.stop()
         if len(keys) != members:
             raise RuntimeError(f"planned {len(keys)} members, not {members}")
         return (t1 - t0, cpu1 - cpu0, ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime,
-                per_member, failures, planned, reasons, down, uncounted)
+                per_member, failures, planned, reasons, down, uncounted, stalls)
 
 
 def _proc_cpu(pid: int) -> float | None:
