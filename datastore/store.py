@@ -439,8 +439,10 @@ class Session:
                 return self.ds.startup()
             if source == "operational":
                 return self.ds.operational_document()
+            if source.startswith("rollback:") and source[9:].isdigit():
+                return self.ds.rollback_point(int(source[9:]))[1]
             raise DatastoreError(f"unknown datastore '{source}' "
-                                 "(running, candidate, startup or operational)")
+                                 "(running, candidate, startup, operational or rollback:N)")
 
     def compare(self, rollback: int | None = None) -> str:
         """The candidate against running (or against rollback point N) as +/- lines."""

@@ -7,6 +7,7 @@ its current value); on a fresh device each masked secret must be typed in first.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import ipaddress
 
@@ -55,6 +56,14 @@ def statements(root: etree._Element, mask: bool = True) -> list[str]:
     _snmp(root, o)
     _users(root, o)
     return o.lines
+
+
+def diff_statements(old: etree._Element, new: etree._Element) -> list[str]:
+    """What turns old into new, as the statements that differ: '- ' lines go, '+ ' lines come
+    (JunOS's show | compare, in lbsh's own language). Secrets are masked on both sides."""
+    a, b = statements(old), statements(new)
+    return [f"{line[0]} {line[1:]}" for line in difflib.unified_diff(a, b, lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
 def _device(root, o: _Out) -> None:

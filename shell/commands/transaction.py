@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from ..grammar import ShellError, command
+from ..show import diff_statements
 
 commit = command(
     "commit", "make the candidate the running configuration",
@@ -61,8 +62,10 @@ compare = command(
 @compare.form("'compare' ['rollback' N]", admin=False)
 def _compare(ctx, a) -> None:
     n = a.get("N")
-    text = ctx.api.compare(rollback=int(n) if n is not None else None)
-    ctx.write(text if text.strip() else "no changes")
+    base = ctx.api.get("running" if n is None else f"rollback:{int(n)}")
+    lines = diff_statements(base, ctx.api.get("candidate"))
+    for line in lines or ["no changes"]:
+        ctx.write(line)
 
 
 rollback = command(
