@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,9 +36,59 @@ RAW_CHANGES = 10  # `nft -f` processes per size for the reference change
 RATE_ROUNDS = 5  # alternations of routed and VIP runs per figure
 MAX_CONNECTIONS = 30000  # bound of one connection-rate run, whatever --seconds says
 
-# Connection-rate client: connect, then reset (SO_LINGER 0) so no side keeps TIME_WAIT;
-# sources cycle over the lab's client aliases (PAWS, issue 3). Prints "count seconds".
-CLIENT = r"""
+# Connection-rate client and server in C when a compiler is there (a Python client measures
+# mostly itself), in Python otherwise. The client connects, then resets (SO_LINGER 0) so no
+# side keeps TIME_WAIT, cycling its source over the lab's client aliases (PAWS, issue 3); it
+# prints "count seconds failures". The server accepts and closes.
+CLIENT_C = r"""
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+  struct sockaddr_in dst = {0}, src[256];
+  int nsrc = 0; long n = 0, fails = 0, limit = atol(argv[4]);
+  double start = now(), end = start + atof(argv[3]);
+  struct linger lg = {1, 0};
+  struct timeval tv = {1, 0};
+  dst.sin_family = AF_INET; dst.sin_port = htons(atoi(argv[2]));
+  inet_pton(AF_INET, argv[1], &dst.sin_addr);
+  for (char *tok = strtok(argv[5], ","); tok && nsrc < 256; tok = strtok(NULL, ",")) {
+    memset(&src[nsrc], 0, sizeof src[0]); src[nsrc].sin_family = AF_INET;
+    inet_pton(AF_INET, tok, &src[nsrc].sin_addr); nsrc++; }
+  while (n < limit && now() < end && fails <= 100) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    bind(s, (struct sockaddr *)&src[(n + fails) % nsrc], sizeof src[0]);
+    if (connect(s, (struct sockaddr *)&dst, sizeof dst) == 0) n++; else fails++;
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(s); }
+  printf("%ld %f %ld\n", n, now() - start, fails);
+  return 0; }
+"""
+
+SERVER_C = r"""
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET; a.sin_port = htons(atoi(argv[1]));
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 4096)) return 1;
+  printf("ready\n"); fflush(stdout);
+  for (;;) { int c = accept(s, NULL, NULL); if (c >= 0) close(c); } }
+"""
+
+CLIENT_PY = r"""
 import socket, struct, sys, time
 addr, port, seconds, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 sources = sys.argv[5].split(",")
@@ -45,24 +96,21 @@ linger = struct.pack("ii", 1, 0)
 n = fails = 0
 start = time.monotonic()
 end = start + seconds
-while n < limit and time.monotonic() < end:
+while n < limit and time.monotonic() < end and fails <= 100:
     s = socket.socket()
     s.settimeout(1)
-    s.bind((sources[n % len(sources)], 0))
+    s.bind((sources[(n + fails) % len(sources)], 0))
     try:
         s.connect((addr, port))
         n += 1
     except OSError:
         fails += 1
-        if fails > 100:
-            break
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
     s.close()
 print(n, time.monotonic() - start, fails)
 """
 
-# Accept-and-close server, no thread per connection.
-SERVER = r"""
+SERVER_PY = r"""
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -73,6 +121,22 @@ while True:
     c, _ = s.accept()
     c.close()
 """
+
+
+def tools(folder: str) -> tuple[list[str], list[str], str]:
+    """(client command, server command, what they are): compiled C, or Python without gcc."""
+    if shutil.which("gcc"):
+        built = []
+        for name, code in (("client", CLIENT_C), ("server", SERVER_C)):
+            src = os.path.join(folder, f"{name}.c")
+            Path(src).write_text(code)
+            out = os.path.join(folder, name)
+            if subprocess.run(["gcc", "-O2", "-o", out, src], capture_output=True).returncode:
+                break
+            built.append(out)
+        if len(built) == 2:
+            return [built[0]], [built[1]], "C client and server"
+    return [sys.executable, "-c", CLIENT_PY], [sys.executable, "-c", SERVER_PY], "Python"
 
 
 def vip(i: int) -> str:
@@ -162,13 +226,11 @@ def bench_size(lab: Lab, services: int, members: int) -> dict[str, float]:
         run("nft", "delete", "table", "inet", "reflex", ns=lab.device, check=False)
 
 
-def rate(lab: Lab, address: str, port: int, seconds: float) -> float:
+def rate(lab: Lab, client: list[str], address: str, port: int, seconds: float) -> float:
     sources = ",".join(lab.client_address(i) for i in range(200))
     run("conntrack", "-F", ns=lab.device, check=False)
     out = run(
-        sys.executable,
-        "-c",
-        CLIENT,
+        *client,
         address,
         str(port),
         str(seconds),
@@ -182,37 +244,40 @@ def rate(lab: Lab, address: str, port: int, seconds: float) -> float:
     return count / elapsed
 
 
-def bench_rate(lab: Lab, seconds: float) -> list[tuple[int, float, float]]:
+def bench_rate(lab: Lab, seconds: float) -> tuple[str, list[tuple[int, float, float]]]:
     backend = lab.backends[0]
-    proc = subprocess.Popen(
-        ["ip", "netns", "exec", backend.ns, sys.executable, "-c", SERVER, "9000"],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    results = []
-    try:
-        if proc.stdout.readline().strip() != "ready":
-            raise RuntimeError("rate server did not start")
-        for services in (1, 10000):
-            running = config(lab, services, 1, real=backend.address)
-            driver = NftDriver(netns=lab.device)
-            try:
-                all_up(driver, running)
-                driver.reconcile(running)
-                # alternate the two paths so drift on the shared machine hits both alike
-                via, routed = [], []
-                for _ in range(RATE_ROUNDS):
-                    routed.append(rate(lab, backend.address, 9000, seconds / RATE_ROUNDS))
-                    via.append(rate(lab, vip(services - 1), 80, seconds / RATE_ROUNDS))
-                results.append((services, statistics.median(via), statistics.median(routed)))
-            finally:
-                driver.close()
-                run("nft", "delete", "table", "inet", "reflex", ns=lab.device, check=False)
-    finally:
-        proc.terminate()
-        proc.wait(5)
-    return results
+    with tempfile.TemporaryDirectory() as folder:
+        client, server, what = tools(folder)
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", backend.ns, *server, "9000"],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        results = []
+        try:
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("rate server did not start")
+            for services in (1, 10000):
+                running = config(lab, services, 1, real=backend.address)
+                driver = NftDriver(netns=lab.device)
+                try:
+                    all_up(driver, running)
+                    driver.reconcile(running)
+                    # alternate the two paths so drift on the shared machine hits both alike
+                    via, routed = [], []
+                    for _ in range(RATE_ROUNDS):
+                        t = seconds / RATE_ROUNDS
+                        routed.append(rate(lab, client, backend.address, 9000, t))
+                        via.append(rate(lab, client, vip(services - 1), 80, t))
+                    results.append((services, statistics.median(via), statistics.median(routed)))
+                finally:
+                    driver.close()
+                    run("nft", "delete", "table", "inet", "reflex", ns=lab.device, check=False)
+        finally:
+            proc.terminate()
+            proc.wait(5)
+    return what, results
 
 
 def main() -> None:
@@ -242,8 +307,9 @@ def main() -> None:
         if (1, 3) in changes and (10000, 10) in changes:
             print(f"member change 10000x10 / 1x3: {changes[(10000, 10)] / changes[(1, 3)]:.2f}")
         if not args.no_rate:
-            print("services | conn/s via VIP  conn/s routed  ratio")
-            for services, via, routed in bench_rate(lab, args.seconds):
+            what, results = bench_rate(lab, args.seconds)
+            print(f"services | conn/s via VIP  conn/s routed  ratio   ({what})")
+            for services, via, routed in results:
                 print(f"{services:>8} | {via:14.0f} {routed:14.0f} {via / routed:6.2f}", flush=True)
 
 

@@ -67,6 +67,21 @@ def test_round_robin_spreads_over_all_members(lab: Lab, driver: NftDriver) -> No
     assert set(seen.values()) == {3}, seen
 
 
+def test_weighted_round_robin_follows_the_weights(lab: Lab, driver: NftDriver) -> None:
+    svc, pool = web(lab, algorithm="weighted-round-robin")
+    pool["members"][0]["weight"] = 2
+    load(driver, lab, [svc], [pool])
+    seen = collections.Counter(who(lab, lab.vip(0), 80) for _ in range(12))
+    assert seen == {"b1": 6, "b2": 3, "b3": 3}
+
+
+def test_random_reaches_every_member(lab: Lab, driver: NftDriver) -> None:
+    svc, pool = web(lab, algorithm="random")
+    load(driver, lab, [svc], [pool])
+    # 30 draws miss one of three members with probability 3 * (2/3)**30, about 1.5e-5
+    assert {who(lab, lab.vip(0), 80) for _ in range(30)} == NAMES
+
+
 def test_source_hash_keeps_a_client_on_one_member(lab: Lab, driver: NftDriver) -> None:
     svc, pool = web(lab, algorithm="source-hash")
     load(driver, lab, [svc], [pool])
