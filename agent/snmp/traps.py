@@ -55,7 +55,8 @@ def targets_of(running: etree._Element) -> list[Target]:
 
 
 class Notifier:
-    """Turns events into varbinds at once (the state as it is now) and sends them from a task."""
+    """Turns an event into varbinds once its publisher's handling is over (the state as it is
+    then) and sends them from a task."""
 
     def __init__(self, engine: SnmpEngine, agent) -> None:
         self.engine = engine
