@@ -281,3 +281,20 @@ def test_ipv6_listener_and_restart_on_the_same_port(fresh):
     fresh.acall(fresh.agent.start())
     assert lines(snmp("snmpget", *v2c(fresh.port), "-Oqv", ".1.3.6.1.2.1.1.5.0")) == [
         '"lb1.example"']
+
+
+@pytest.mark.parametrize("proto", ["sha-224", "sha-384", "sha-512"])
+def test_every_sha2_authentication_protocol(tmp_path, proto):
+    user = (f"<user><name>u-{proto}</name><security-level>auth-priv</security-level>"
+            f"<auth-protocol>{proto}</auth-protocol><auth-password>pw-{proto}-auth</auth-password>"
+            f"<priv-password>pw-{proto}-priv</priv-password></user>")
+    lab = AgentLab(tmp_path, config(1, carp=False, extra_snmp=user))
+    try:
+        creds = v3(lab.port, f"u-{proto}", f"pw-{proto}-auth", f"pw-{proto}-priv",
+                   proto.upper())
+        assert lines(snmp("snmpget", *creds, "-Oqv", ".1.3.6.1.2.1.1.5.0")) == ['"lb1.example"']
+        wrong = v3(lab.port, f"u-{proto}", f"pw-{proto}-auth", f"pw-{proto}-priv", "SHA-256")
+        r = snmp("snmpget", *wrong, "-Oqv", ".1.3.6.1.2.1.1.5.0")
+        assert r.returncode != 0 and "lb1.example" not in r.stdout
+    finally:
+        lab.close()
