@@ -32,19 +32,23 @@ class NftDriver(Driver):
         self._json = Nft(netns, json=True)
         self._plans: dict[str, r.Plan] = {}
         self._plans_of: Config | None = None
+        # whether this driver wrote the whole table once: before that, a commit loads it all
+        self._loaded = False
 
     # --- what the base class asks for ----------------------------------------------------
 
     def _load(self, config: Config, live: Live) -> None:
         self._run(self._script(config, live, ps=self._plans_for(config)))
+        self._loaded = True
 
     def _commit(self, old: Config, new: Config, old_live: Live, new_live: Live) -> None:
         try:
-            if r.needs_reload(old, new):
-                # New pick chains or base rules: the whole table again, in one transaction,
-                # counters carried over (sticky bindings start afresh).
+            if not self._loaded or r.needs_reload(old, new):
+                # First write, new pick chains or base rules: the whole table again, in one
+                # transaction, counters carried over (sticky bindings start afresh).
                 counters = self._counter_values()
                 self._run(r.script(new, new_live, counters=counters, ps=self._plans_for(new)))
+                self._loaded = True
                 return
             self._plans_for(new)
             cmds = r.commit_commands(old, new, old_live, new_live)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import itertools
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -113,6 +114,25 @@ def test_sticky_keeps_a_client_and_moves_it_when_its_member_goes(
     for c in clients[1:]:
         if first[c] != gone:
             assert who(lab, lab.vip(0), 80, c) == first[c]
+
+
+def test_sticky_binding_ends_after_its_timeout(lab: Lab, driver: NftDriver) -> None:
+    svc, pool = web(lab, sticky=True, **{"sticky-timeout": 1})
+    load(driver, lab, [svc], [pool])
+    client = source()
+    first = who(lab, lab.vip(0), 80, client)
+    assert who(lab, lab.vip(0), 80, client) == first
+    time.sleep(2.5)  # the binding expires; round robin then moves on to the next member
+    assert who(lab, lab.vip(0), 80, client) != first
+
+
+def test_first_commit_without_reconcile_loads_the_table(lab: Lab, driver: NftDriver) -> None:
+    svc, pool = web(lab)
+    running = lab.running([svc], [pool])
+    driver.apply(None, running)
+    for m in MEMBERS:
+        driver.member_up("web", m["address"])
+    assert {who(lab, lab.vip(0), 80) for _ in range(3)} == NAMES
 
 
 def test_member_down_gets_no_new_connection(lab: Lab, driver: NftDriver) -> None:
