@@ -123,15 +123,8 @@ class AgentLab:
 
     def wait_built(self) -> None:
         """Until the agent's index shows the latest commit (it is built in the background)."""
-        async def idle():
-            for _ in range(600):
-                if self.agent._wanted is None and (self.agent._builder is None
-                                                   or self.agent._builder.done()):
-                    return
-                await asyncio.sleep(0.05)
-            raise TimeoutError("index never rebuilt")
-        if getattr(self, "agent", None) is not None and self.agent._loop is not None:
-            self.acall(idle())
+        if getattr(self, "agent", None) is not None:
+            self.acall(self.agent.settled())
 
     def member(self, pool: str, address: str, **fields) -> None:
         self.call(lambda: self.ds.operational.update_member(pool, address, **fields))

@@ -154,6 +154,11 @@ class SnmpAgent:
             self.index = self.server.index = index
             self.built += 1
 
+    async def settled(self) -> None:
+        """Return once what is served reflects the latest commit."""
+        while self._builder is not None and not self._builder.done():
+            await asyncio.shield(self._builder)
+
     def _schedule_rebuild(self) -> None:
         if self._builder is None or self._builder.done():
             self._builder = self._loop.create_task(self._rebuild(), name="snmp-index")
