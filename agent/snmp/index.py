@@ -91,6 +91,7 @@ class Index:
         self.objects = objects
         self.encoders = encoders or []
         self.args = args or []
+        self._longest = max(map(len, objects), default=0)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -113,7 +114,8 @@ class Index:
 
     def missing(self, oid: tuple[int, ...]) -> bytes:
         """The varbind exception for a GET of an OID the index does not hold."""
-        for n in range(len(oid) - 1, 1, -1):
+        # only prefixes as long as an object's OID: a request's OIDs may have 128 arcs
+        for n in range(min(len(oid) - 1, self._longest), 1, -1):
             if oid[:n] in self.objects:
                 return ber.NO_SUCH_INSTANCE
         return ber.NO_SUCH_OBJECT
