@@ -8,7 +8,7 @@ import os
 import signal
 
 import pytest
-from ha_lab import VIP, Device, HaLab, carp_config, wait_for
+from ha_lab import VIP, WEB, Device, HaLab, carp_config, wait_for
 
 from agent.ha.model import Group
 from agent.ha.ucarp import argv, scripts
@@ -23,7 +23,7 @@ def pair(tmp_path):
     devices: list[Device] = []
     try:
         for name, skew in (("a", 0), ("b", 100)):
-            cfg = carp_config(name, skew, advbase="1", internal=False)
+            cfg = carp_config(name, skew, advbase="1", internal=False, extra=WEB, demote="web")
             devices.append(Device(lab, name, tmp_path, cfg, engine="ucarp"))
         yield lab, devices
     finally:
@@ -89,3 +89,15 @@ def test_stopping_the_service_releases_the_address(pair):
     a.loop.run(a.svc.stop())
     assert not lab.has_address("a", VIP)
     assert wait_for(lambda: lab.who() == "b", TAKEOVER)
+
+
+def test_an_empty_pool_demotes_the_group(pair):
+    lab, (a, b) = pair
+    assert wait_for(lambda: a.state() == "MASTER" and lab.who() == "a", TAKEOVER)
+    op = a.ds.operational
+    a.loop.call(lambda: op.publish("pool-empty", pool="web", service="WWW"))
+    assert wait_for(lambda: lab.who() == "b" and b.state() == "MASTER", TAKEOVER)
+    # the restarted, demoted ucarp may win the race to mastership and then yield to b
+    assert wait_for(lambda: not lab.has_address("a", VIP) and lab.who() == "b", TAKEOVER)
+    a.loop.call(lambda: op.publish("pool-recovered", pool="web", service="WWW"))
+    assert wait_for(lambda: lab.who() == "a" and a.state() == "MASTER", 2 * TAKEOVER)
