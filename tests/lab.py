@@ -12,6 +12,14 @@ device and never assigned anywhere: the device's DNAT catches them in prerouting
 
 Every name carries a per-run prefix; `Lab.close()` (or the context manager) kills the servers
 it started, by PID, and deletes the namespaces, which takes their links with them.
+
+Use: `with Lab.build(3) as lab:` (or the `lab` fixture of conftest.py, one per module), then
+`lab.ask(lab.client, lab.vip(0), 80, source=lab.client_address(i))` -> "b2 198.18.0.19",
+`lab.ask_udp(...)`, `lab.connect(...)` (an open socket), `lab.reachable(...)`,
+`lab.socket(ns)` (a socket made inside ns), `lab.start_server(ns, name)`, and
+`lab.running(services, pools)` for a running document of this topology. Vary the client
+address between connections (`client_address(i)`): a backend drops SYNs that reuse a
+4-tuple it holds in TIME_WAIT with an older timestamp (PAWS).
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -402,14 +409,4 @@ def _recvline(s: socket.socket, limit: int = 4096) -> str:
     return buf.decode(errors="replace").strip()
 
 
-@contextlib.contextmanager
-def lab(n_backends: int = 3) -> Iterator[Lab]:
-    """A Lab for the duration of a with-block, removed even when the block fails."""
-    built = Lab.build(n_backends)
-    try:
-        yield built
-    finally:
-        built.close()
-
-
-__all__ = ["Backend", "Lab", "lab", "run"]
+__all__ = ["Backend", "Lab", "run"]
