@@ -113,3 +113,16 @@ def test_a_commit_on_one_reflexd_appears_on_the_other(daemons):
     q = "{urn:reflex:yang:reflex-lb}"
     assert [p.findtext(f"{q}name") for p in b.running.iter(f"{q}pool")] == ["web"]
     assert b.info.comment == "configuration sync from a"
+
+
+def test_a_stopped_reflexd_loses_mastership_and_regains_it(daemons):
+    lab, procs, tmp = daemons
+    assert wait_for(lambda: lab.who() == "a", TAKEOVER)
+    # SIGSTOP: the agent is alive but answers nothing, as a hung one; its watchdog goes stale
+    procs["a"].send_signal(signal.SIGSTOP)
+    try:
+        assert wait_for(lambda: lab.who() == "b", TAKEOVER)
+        assert wait_for(lambda: not lab.has_address("a", VIP), TAKEOVER)
+    finally:
+        procs["a"].send_signal(signal.SIGCONT)
+    assert wait_for(lambda: lab.who() == "a" and not lab.has_address("b", VIP), TAKEOVER)
