@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import logging.handlers
 import os
@@ -136,6 +137,9 @@ class Daemon:
         except StartupError:
             await self.stop()
             raise
+        # what startup built (the schema, running, the MIB) lives as long as the daemon:
+        # keep the cycle collector from walking it again on every full pass
+        gc.freeze()
         pid = self.boot.state_dir / "reflexd.pid"
         pid.write_text(f"{os.getpid()}\n")
         log.info("reflexd ready")

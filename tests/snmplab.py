@@ -19,7 +19,8 @@ from datastore.store import Datastore
 
 NS = "urn:reflex:yang:reflex-lb"
 ROOT = Path(__file__).resolve().parent.parent
-STD_MIBS = Path("/work/shared/mibs")
+# the standard modules beside the checkout (shared/mibs, as CI and the sessions lay it)
+STD_MIBS = Path(__file__).resolve().parents[2] / "shared" / "mibs"
 MIBDIRS = f"+{STD_MIBS}:{ROOT / 'mibs'}"
 ENGINE_ID = "80001f8880c0ffee0001"
 PREFIX = "1.3.6.1.4.1.8072.9999.9999"

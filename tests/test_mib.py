@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = ROOT / "mibs" / "REFLEX-LB-MIB.txt"
-STD_MIBS = Path("/work/shared/mibs")
+# the standard modules beside the checkout (shared/mibs, as CI and the sessions lay it)
+STD_MIBS = Path(__file__).resolve().parents[2] / "shared" / "mibs"
 PREFIX = ".1.3.6.1.4.1.8072.9999.9999"
 
 pytestmark = pytest.mark.skipif(not STD_MIBS.is_dir(),

@@ -1,6 +1,6 @@
 """Regenerate agent/snmp/generated from mibs/REFLEX-LB-MIB.txt with pysmi.
 
-The standard modules the MIB imports are read from /work/shared/mibs (or
+The standard modules the MIB imports are read from ../shared/mibs beside the checkout (or
 --mib-dir); whatever pysnmp does not bundle is generated beside our module.
 `--check` compares instead of writing and exits 1 when the committed copy
 is stale.
@@ -53,7 +53,8 @@ def compile_modules(mib_dir: Path) -> dict[str, str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--mib-dir", type=Path, default=Path("/work/shared/mibs"),
+    ap.add_argument("--mib-dir", type=Path,
+                    default=Path(__file__).resolve().parents[2] / "shared" / "mibs",
                     help="folder holding the standard MIB modules")
     ap.add_argument("--check", action="store_true",
                     help="compare with the committed modules instead of writing")

@@ -126,8 +126,15 @@ class Testbed:
         if shutil.which("ip") is None:
             raise LabError("iproute2's ip is missing")
         self.state.mkdir(parents=True, exist_ok=True)
-        for stale in leftovers(PREFIX):
-            ip("netns", "del", stale, check=False)
+        # an earlier run of this state folder that was killed before cleaning up: remove what
+        # it recorded, and nothing of any other run
+        record = self.state / "namespaces"
+        if record.exists():
+            for stale in record.read_text().split():
+                if stale in leftovers(PREFIX):
+                    ip("netns", "del", stale, check=False)
+        record.write_text(" ".join(self.ns.name(n) for n in ("dev", "cli", *(
+            s.short for s in SERVERS))) + "\n")
         ns, dev, cli = self.ns, self.ns.add("dev"), self.ns.add("cli")
         hostlink = f"{self.prefix}-m"
         ns.veth(None, hostlink, dev, MGMT_IF)
