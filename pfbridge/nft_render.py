@@ -32,7 +32,6 @@ HASH_SEED = 0x7265666C
 # else the host keeps in the connection's labels alone
 REFLECTED_LABEL = 127  # fixed so both devices of a CARP pair hash a client alike
 
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,31}")
 _IFNAME = re.compile(r"[A-Za-z0-9_.:\-]{1,15}")
 _SELECTOR = {
     "round-robin": "inc",
@@ -72,12 +71,6 @@ class Fam:
 
 FAMILIES = (Fam(4, "ip", "ipv4_addr"), Fam(6, "ip6", "ipv6_addr"))
 FAM = {f.v: f for f in FAMILIES}
-
-
-def ident(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise RenderError(f"invalid name {name!r}")
-    return name
 
 
 def ifname(name: str) -> str:
@@ -238,7 +231,6 @@ def plans(config: Config) -> dict[str, Plan]:
     pools = pools_by_service(config)
     out = {}
     for name, service in config.services.items():
-        ident(name)
         out[name] = plan(service, pools.get(name))
     return out
 

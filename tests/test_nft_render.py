@@ -106,9 +106,21 @@ def test_values_that_are_not_what_they_claim_are_refused(bad: Device) -> None:
         r.base_chains(bad)
 
 
-def test_names_and_member_families_are_checked() -> None:
+@pytest.mark.parametrize(
+    "bad",
+    [
+        Service(name="A", address="198.18.1.1 } flush ruleset", family=4, port=80),
+        Service(name="A", address="198.18.1.1", family=4, port=0),
+        Service(name="A", address="198.18.1.1", family=4, port=80, protocol="icmp"),
+        Service(name="A", address="198.18.1.1", family=4, port=80, algorithm="least-conn"),
+    ],
+)
+def test_service_values_are_checked(bad: Service) -> None:
     with pytest.raises(r.RenderError):
-        r.plans(Config(services={"x y": svc("x y")}))
+        r.plan(bad, pool(m("198.19.1.1"), service="A"))
+
+
+def test_member_families_are_checked() -> None:
     with pytest.raises(r.RenderError, match="not IPv6"):
         r.plan(svc(address="2001:2:f::1"), pool(m("198.19.1.1")))
 
