@@ -4,6 +4,7 @@ published as events, and rendered as the config-false nodes of the YANG module."
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -55,8 +56,14 @@ def iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
+@functools.cache
+def _names(cls) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 def _update(obj, fields_: dict) -> None:
-    names = {f.name for f in fields(obj)}
+    # the poller calls this on every check: the field names are looked up once a class
+    names = _names(type(obj))
     for k, v in fields_.items():
         if k not in names:
             raise TypeError(f"{type(obj).__name__} has no field {k}")

