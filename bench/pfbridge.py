@@ -30,7 +30,7 @@ from pfbridge import nft_render  # noqa: E402
 from pfbridge.nft import NftDriver  # noqa: E402
 
 SIZES = [(1, 3), (100, 10), (1000, 10), (1000, 100), (10000, 10)]
-LOADS = 3  # full loads timed per size, each way
+LOADS = 5  # full loads timed per size, each way
 WARMUP = 5  # untimed member changes first
 CHANGES = 40  # member changes timed per size (each a down and an up)
 RAW_CHANGES = 10  # `nft -f` processes per size for the reference change
