@@ -5,7 +5,8 @@ faults; long-lived connections through a DNAT'd service kept across each keepali
 by conntrackd; and the time a commit takes to be on the peer. Two reflexd processes run in
 network namespaces (tests/ha_lab.py, 198.18.0.0/15 only).
 
-Run: .venv/bin/python bench/failover.py [--trials N] [--drivers keepalived,ucarp]"""
+Run: .venv/bin/python bench/failover.py [--trials N] [--drivers keepalived,ucarp]
+         [--advbase SECONDS]  (keepalived's interval; the reference is at 0.1 s)"""
 
 from __future__ import annotations
 
@@ -196,7 +197,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--drivers", default="keepalived,ucarp")
+    ap.add_argument("--advbase", default=ADVBASE["keepalived"],
+                    help="keepalived's advertisement interval (YANG default is 1)")
     args = ap.parse_args()
+    ADVBASE["keepalived"] = args.advbase
     if os.geteuid() != 0:
         print("failover: needs root (network namespaces)", file=sys.stderr)
         return 2
@@ -230,6 +234,8 @@ def main() -> int:
                         os.kill(pid, signal.SIGKILL)
                 lab.close()
                 subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    print(f"advbase: keepalived {ADVBASE['keepalived']} s, ucarp {ADVBASE['ucarp']} s; "
+          f"{args.trials} trials per row")
     print(f"{'driver':<11} {'fault':<12} {'trials':>6} {'median s':>9} {'min':>6} {'max':>6} "
           f"{'ref s':>6} {'ratio':>6}  long-lived kept")
     for driver, fault, gaps, kept, total, latency in rows:
