@@ -6,7 +6,8 @@
     srv 198.19.0.100 --- br-int --- a:eth1 198.19.0.2   b:eth1 198.19.0.3   GW  198.19.0.1
 
 Each device runs a TCP server on port 8080 that answers its own name, so the client sees who
-holds the service address; the backend answers "srv" on 8080 (reached through DNAT)."""
+holds the service address; the backend answers "srv" on 8080 (reached through the nft
+driver's redirect of VIP:9000, see redirect())."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import SERVER, _readline, run
+from lxml import etree
 
 from datastore import NS
 from pfbridge.libnft import in_netns
@@ -42,6 +44,7 @@ class HaLab:
     prefix: str
     ns: dict[str, str] = field(default_factory=dict)
     _procs: list[subprocess.Popen] = field(default_factory=list)
+    _drivers: list = field(default_factory=list)
 
     @classmethod
     def build(cls) -> HaLab:
@@ -101,18 +104,26 @@ class HaLab:
         return proc
 
     def redirect(self, dev: str, port: int = 9000) -> None:
-        """VIP:port DNAT to the backend, and the strict conntrack a firewall has: no mid-stream
-        pick-up (tcp_loose 0), invalid packets dropped."""
-        rules = (
-            "table ip halab {\n"
-            " chain prerouting { type nat hook prerouting priority dstnat;"
-            f" ip daddr {VIP} tcp dport {port} dnat to {BACKEND}:{PORT}; }}\n"
-            " chain forwarding { type filter hook forward priority filter;"
-            " ct state invalid drop; }\n"
-            "}\n")
+        """VIP:port redirected to the backend by pfbridge's nft driver (outbound NAT to the
+        shared addresses), with the conntrack a strict firewall has: no mid-stream pick-up
+        (tcp_loose 0), so a connection the kernel never saw is not taken up half-way."""
+        from pfbridge.nft import NftDriver
+
         ns = self.ns[dev]
-        subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, text=True,
-                       check=True, timeout=30)
+        drv = NftDriver(netns=ns)
+        self._drivers.append(drv)
+        running = etree.fromstring(
+            f'<reflex xmlns="{NS}"><device><hostname>{dev}</hostname>'
+            "<interface><external>eth0</external><internal>eth1</internal></interface>"
+            f"<internal-net>198.19.0.0/24</internal-net><internal-gw>{GW}</internal-gw>"
+            f"<external-address>{VIP}</external-address></device>"
+            f"<services><service><name>LONG</name><address>{VIP}</address><port>{port}</port>"
+            "<check><type>none</type></check></service></services>"
+            "<pools><pool><name>long</name><service>LONG</service>"
+            f"<member><address>{BACKEND}</address><port>{PORT}</port></member></pool></pools>"
+            "</reflex>")
+        drv.reconcile(running)
+        drv.member_up("long", BACKEND)
         run("sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0", ns=ns)
         run("sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1", ns=ns)
 
@@ -142,6 +153,10 @@ class HaLab:
             return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 
     def close(self) -> None:
+        for drv in self._drivers:
+            with contextlib.suppress(Exception):
+                drv.close()
+        self._drivers.clear()
         for proc in self._procs:
             if proc.poll() is None:
                 proc.terminate()

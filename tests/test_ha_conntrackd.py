@@ -1,7 +1,7 @@
 """State sync with conntrackd (FTFW, external cache off) between two keepalived devices: a
-long-lived TCP connection through a redirected (DNAT) service address survives a failover
-with state sync, and does not without it. The redirect is a plain nft DNAT rule in each
-device namespace, the same kernel state the nft driver's DNAT leaves."""
+long-lived TCP connection through a redirected service address (pfbridge's nft driver in
+each device namespace, outbound NAT to the shared addresses) survives a failover with state
+sync, and does not without it."""
 
 from __future__ import annotations
 
