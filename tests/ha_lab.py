@@ -31,6 +31,7 @@ from datastore import NS
 from pfbridge.libnft import in_netns
 
 VIP = "198.18.0.10"
+VIP6 = "2001:2::10"  # the IPv6 benchmarking prefix 2001:2::/48
 GW = "198.19.0.1"
 CLIENT = "198.18.0.100"
 BACKEND = "198.19.0.100"
@@ -61,6 +62,8 @@ class HaLab:
         run("ip", "netns", "add", name)
         self.ns[role] = name
         run("ip", "link", "set", "lo", "up", ns=name)
+        for knob in ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"):
+            run("sysctl", "-qw", knob, ns=name)
         return name
 
     def _veth(self, ns: str, ifname: str, bridge: str, port: str) -> None:
@@ -82,11 +85,14 @@ class HaLab:
             self._veth(ns, "eth1", "brint", f"{dev}int")
             run("ip", "addr", "add", f"{ext}/24", "dev", "eth0", ns=ns)
             run("ip", "addr", "add", f"{internal}/24", "dev", "eth1", ns=ns)
+            six = "2001:2::" + ext.rsplit(".", 1)[1]
+            run("ip", "-6", "addr", "add", f"{six}/64", "dev", "eth0", "nodad", ns=ns)
             run("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=ns)
             self.server(ns, dev)
         cli = self._add_ns("cli")
         self._veth(cli, "eth0", "brext", "cliext")
         run("ip", "addr", "add", f"{CLIENT}/24", "dev", "eth0", ns=cli)
+        run("ip", "-6", "addr", "add", "2001:2::100/64", "dev", "eth0", "nodad", ns=cli)
         run("ip", "route", "add", "198.19.0.0/24", "via", VIP, ns=cli)
         srv = self._add_ns("srv")
         self._veth(srv, "eth0", "brint", "srvint")
@@ -136,8 +142,9 @@ class HaLab:
 
     def who(self, address: str = VIP, port: int = PORT, timeout: float = 0.5) -> str | None:
         """The name of whoever answers on address:port from the client, or None."""
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
         with in_netns(self.ns["cli"]):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(family, socket.SOCK_STREAM)
         try:
             s.settimeout(timeout)
             s.connect((address, port))
@@ -188,9 +195,10 @@ def wait_for(pred: Callable[[], object], timeout: float, step: float = 0.05) -> 
 
 def carp_config(hostname: str, advskew: int, *, advbase: str = "0.1", peer: str | None = None,
                 peer_port: int = 8830, internal: bool = True, sync_if: str | None = None,
-                preempt: bool = True, extra: str = "", demote: str | None = None) -> str:
+                preempt: bool = True, extra: str = "", demote: str | None = None,
+                v6: bool = False) -> str:
     """A <reflex> document with the ext (and int) carp groups for one device."""
-    groups = [("ext", 1, "eth0", f"{VIP}/24")]
+    groups = [("ext", 1, "eth0", f"{VIP}/24</address><address>{VIP6}/64" if v6 else f"{VIP}/24")]
     if internal:
         groups.append(("int", 2, "eth1", f"{GW}/24"))
     xml = "".join(

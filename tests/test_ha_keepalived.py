@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from ha_lab import GW, VIP, WEB, Device, HaLab, carp_config, wait_for
+from ha_lab import GW, VIP, VIP6, WEB, Device, HaLab, carp_config, wait_for
 
 from agent.ha.keepalived import check, priority, render
 from agent.ha.model import Carp, Group
@@ -82,6 +82,12 @@ def test_link_down_hands_over_and_preempt_takes_back(lab, pair):
     assert wait_for(lambda: lab.has_address("a", GW) and not lab.has_address("b", GW), TAKEOVER)
     changes = [(d["group"], d["old"], d["new"]) for k, d in b.events if k == "carp-state"]
     assert ("ext", "BACKUP", "MASTER") in changes and ("ext", "MASTER", "BACKUP") in changes
+    # the operational tree (what status and the SNMP agent read)
+    q = "{urn:reflex:yang:reflex-lb}"
+    doc = a.loop.call(a.ds.operational_document)
+    states = {g.findtext(f"{q}name"): g.findtext(f"{q}state/{q}state")
+              for g in doc.iter(f"{q}group")}
+    assert states == {"ext": "MASTER", "int": "MASTER"}
 
 
 def test_without_preempt_the_returning_master_stays_backup(lab, tmp_path):
@@ -197,3 +203,20 @@ def test_stopping_the_service_releases_the_addresses(lab, pair):
     a.loop.run(a.svc.stop())
     assert not lab.has_address("a", VIP) and not lab.has_address("a", GW)
     assert wait_for(lambda: lab.who() == "b", TAKEOVER)
+
+
+def test_ipv6_addresses_fail_over_with_the_ipv4_ones(lab, tmp_path):
+    devices = []
+    try:
+        for name, skew in (("a", 0), ("b", 100)):
+            devices.append(Device(lab, name, tmp_path, carp_config(name, skew, v6=True)))
+        a, b = devices
+        assert wait_for(lambda: lab.who(VIP6) == "a" and lab.who() == "a", TAKEOVER)
+        lab.link("a", up=False)
+        assert wait_for(lambda: lab.who(VIP6) == "b" and lab.who() == "b", TAKEOVER)
+        lab.link("a", up=True)
+        assert wait_for(lambda: lab.who(VIP6) == "a" and not lab.has_address("b", VIP6),
+                        TAKEOVER)
+    finally:
+        for d in devices:
+            d.close()
