@@ -5,6 +5,7 @@ neither; a peer that was down catches up when it returns; nothing echoes back.""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from ha_lab import LoopThread, wait_for
@@ -200,3 +201,28 @@ def test_a_stranger_with_the_wrong_secret_changes_nothing(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_a_replayed_request_is_refused(pair):
+    from agent.ha import sync
+    from agent.ha.model import carp_of
+
+    a, b = pair
+    key = sync.key_of(a.ds.running)
+    peer = carp_of(a.ds.running).peers[0]
+    xml = config("a", b.port, pools=WEB)
+    with socket.create_connection(("127.0.0.1", peer.port), timeout=5) as s:
+        body = {"op": "push", "from": "a", "time": time.time(),
+                "nonce": "n1", "config": xml}
+        f = s.makefile("rwb")
+        f.write(sync._seal(key, body))
+        f.flush()
+        assert sync._open(key, f.readline())["ok"] is True
+        assert b.pools() == ["web"]
+    b.edit("delete", "/pools/pool[name='web']")
+    with socket.create_connection(("127.0.0.1", peer.port), timeout=5) as s:
+        f = s.makefile("rwb")
+        f.write(sync._seal(key, body))  # the same message again
+        f.flush()
+        assert f.readline() == b""  # dropped
+    assert b.pools() == []

@@ -162,6 +162,8 @@ class SyncService:
         self._busy = False
         self._client_lock = threading.Lock()
         self._prepared: dict[str, tuple] = {}
+        self._seen: dict[str, float] = {}  # nonces of the last minutes: no replayed requests
+        self._seen_lock = threading.Lock()
         self._server: socketserver.ThreadingTCPServer | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -383,6 +385,9 @@ class SyncService:
             except ValueError as e:
                 log.warning("configuration sync from %s: %s", client, e)
                 return
+            if not self._fresh(str(body.get("nonce", ""))):
+                log.warning("configuration sync from %s: a replayed request", client)
+                return
             op = body.get("op")
             if op in ("prepare", "push") and self._busy:
                 reply(ok=False, error=f"{hostname_of(self.ds.running)} is committing a "
@@ -395,6 +400,16 @@ class SyncService:
                 fut.cancel()
                 result = {"ok": False, "error": "the peer's agent did not answer in time"}
             reply(**result)
+
+    def _fresh(self, nonce: str) -> bool:
+        now = time.time()
+        with self._seen_lock:
+            for n in [n for n, t in self._seen.items() if now - t > 2 * CLOCK_SKEW]:
+                del self._seen[n]
+            if not nonce or nonce in self._seen:
+                return False
+            self._seen[nonce] = now
+            return True
 
     async def _handle(self, body: dict) -> dict:
         op, frm = body.get("op"), str(body.get("from", "?"))[:64]
