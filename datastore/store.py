@@ -395,6 +395,8 @@ class Session:
             ds = self.ds
             ds._check_expiry()
             ds._check_lock(self, "commit")
+            if confirmed_minutes is not None and not 0 < confirmed_minutes <= 65535:
+                raise DatastoreError("confirmed takes 1..65535 minutes")
             new, touched = self._rebased()
             if new is not ds.running and etree.tostring(new) == etree.tostring(ds.running):
                 new = ds.running  # edits that cancel out
@@ -412,8 +414,6 @@ class Session:
             if info is None:
                 return None
             if confirmed_minutes is not None:
-                if not 0 < confirmed_minutes <= 65535:
-                    raise DatastoreError("confirmed takes 1..65535 minutes")
                 revert_to = ds._pending.revert_to if ds._pending else previous
                 ds._set_pending(_Pending(info.id, revert_to,
                                          time.time() + confirmed_minutes * 60, self.user))

@@ -336,3 +336,12 @@ def test_a_large_block_commits_with_every_member(ds):
     s.edit("delete", "/pools/pool[name='p']/member[address='198.20.0.1']")
     s.commit()
     assert members(ds.running) == sorted(addrs)
+
+
+def test_bad_confirm_time_refuses_before_committing(ds):
+    s = ds.open_session("a")
+    base(s)
+    for minutes in (0, -1, 70000):
+        with pytest.raises(DatastoreError, match="1..65535 minutes"):
+            s.commit(confirmed_minutes=minutes)
+    assert ds.info.id == 1 and ds.pending_confirm() is None
