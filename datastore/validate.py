@@ -6,7 +6,6 @@ incrementally: the subtrees it touched, their ancestors, and every cross-referen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -27,33 +26,21 @@ def local(tag) -> str | None:
 
 def instance_path(elem: etree._Element) -> str:
     """The path of an element, list entries with their keys: /reflex/pools/pool[name='mx']."""
-    parts = []
-    schema = load_schema()
-    node = elem
-    while node is not None:
-        name = local(node.tag) or str(node.tag)
-        parts.append(name)
-        node = node.getparent()
-    parts.reverse()
-    snode: SNode | None = None
-    out = []
-    for i, (name, el) in enumerate(zip(parts, _chain(elem), strict=True)):
-        snode = schema.root if i == 0 else (snode.children.get(name) if snode else None)
-        step = name
-        if snode is not None and snode.kind == "list":
-            for k in snode.keys:
-                kv = el.find(f"{{{NS}}}{k}")
-                step += f"[{k}='{kv.text if kv is not None else ''}']"
-        out.append(step)
-    return "/" + "/".join(out)
-
-
-def _chain(elem):
     chain = []
     while elem is not None:
         chain.append(elem)
         elem = elem.getparent()
-    return reversed(chain)
+    snode: SNode | None = None
+    out = []
+    for i, el in enumerate(reversed(chain)):
+        name = local(el.tag) or str(el.tag)
+        snode = load_schema().root if i == 0 else (snode.children.get(name) if snode else None)
+        step = name
+        if snode is not None and snode.kind == "list":
+            for k in snode.keys:
+                step += f"[{k}='{el.findtext(f'{{{NS}}}{k}') or ''}']"
+        out.append(step)
+    return "/" + "/".join(out)
 
 
 def _truth(result) -> bool:
@@ -82,7 +69,7 @@ class Validator:
 
     # -- entry points
 
-    def validate(self, root: etree._Element, touched: Iterable[Touch] | None = None) -> list[str]:
+    def validate(self, root: etree._Element, touched: list[Touch] | None = None) -> list[str]:
         self.errors: list[str] = []
         self._refsets = {}
         self._batched = False
