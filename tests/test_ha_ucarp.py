@@ -101,3 +101,21 @@ def test_an_empty_pool_demotes_the_group(pair):
     assert wait_for(lambda: not lab.has_address("a", VIP) and lab.who() == "b", TAKEOVER)
     a.loop.call(lambda: op.publish("pool-recovered", pool="web", service="WWW"))
     assert wait_for(lambda: lab.who() == "a" and a.state() == "MASTER", 2 * TAKEOVER)
+
+
+def test_a_group_ucarp_cannot_run_is_logged_and_a_fixing_commit_starts_it(tmp_path, caplog):
+    lab = HaLab.build()
+    dev = None
+    try:
+        cfg = carp_config("a", 0, advbase="1", internal=False)
+        dev = Device(lab, "a", tmp_path, cfg.replace("<interface>eth0<", "<interface>eth9<"),
+                     engine="ucarp")
+        assert "ucarp for carp group ext is not running" in caplog.text
+        assert dev.state() == "INIT" and dev.svc.engine.children == {}
+        dev.commit(cfg)
+        # alone on its link: master once the advertisements of nobody have been missed
+        assert wait_for(lambda: dev.state() == "MASTER" and lab.who() == "a", TAKEOVER)
+    finally:
+        if dev is not None:
+            dev.close()
+        lab.close()

@@ -102,7 +102,10 @@ class Conntrackd:
         self._loop = asyncio.get_running_loop()
         self._active = True
         self.ds.subscribe_commit(self._committed)
-        await self._run(_link(carp_of(self.ds.running)))
+        try:
+            await self._run(_link(carp_of(self.ds.running)))
+        except OSError as e:
+            log.error("conntrackd is not running (no connection-state sync): %s", e)
 
     async def _run(self, link: tuple[str, str] | None) -> None:
         if self.child is not None:

@@ -53,8 +53,10 @@ class HaService:
             self.ds.operational.update_carp(g.name, state="INIT", since=now)
         try:
             await self.engine.start(self.carp, hostname_of(self.ds.running))
-        except ValueError as e:
-            raise OSError(f"{self.engine.name}: {e}") from None
+        except (ValueError, OSError) as e:
+            # the load-sharing goes on without redundancy: the groups stay INIT, the peer holds
+            # the addresses, and a commit that fixes the cause starts the engine
+            log.error("%s is not running: %s", self.engine.name, e)
         self.demoter.start(self.carp)
         self.ds.register_applier(self)
         self._tasks.append(asyncio.create_task(self._beat(), name="ha-heartbeat"))

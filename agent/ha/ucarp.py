@@ -127,9 +127,18 @@ class Ucarp:
 
     async def start(self, carp: Carp, hostname: str) -> None:
         self.check(carp)
+        await self._start_missing(carp)
+
+    async def _start_missing(self, carp: Carp) -> None:
         for g in carp.groups:
             self.groups[g.name] = g
-            await self._start_group(g)
+            if g.name in self.children:
+                continue
+            try:
+                await self._start_group(g)
+            except (ValueError, OSError) as e:
+                # the other groups still run; a commit that fixes this one starts it
+                log.error("ucarp for carp group %s is not running: %s", g.name, e)
 
     async def _stop_group(self, name: str) -> None:
         child = self.children.pop(name, None)
@@ -146,10 +155,7 @@ class Ucarp:
             if new.get(name) != g:
                 await self._stop_group(name)
                 del self.groups[name]
-        for name, g in new.items():
-            if name not in self.groups:
-                self.groups[name] = g
-                await self._start_group(g)
+        await self._start_missing(carp)
 
     def set_demoted(self, group: str, demoted: bool) -> None:
         if (group in self._demoted) == demoted:
