@@ -131,3 +131,19 @@ def test_bad_bootstrap_is_one_line(tmp_path, text, message):
                          cwd=Path(__file__).parent.parent)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and out.stderr.startswith("reflexd: ")
+
+
+def test_roles_are_enforced_by_the_session_api(tmp_path):
+    from agent.api import DaemonSession
+    from datastore.store import Datastore
+    from pfbridge import load_driver
+
+    ds = Datastore(tmp_path / "state")
+    op = DaemonSession(ds, load_driver("recording"), tmp_path / "x.nft", "olga", "operator")
+    assert op.call("get", "running") is not None and op.call("compare") == ""
+    for name, args in (("edit", ("merge", "/device", {"hostname": "x"})), ("commit", ()),
+                       ("rollback", (0,)), ("lock", ()), ("save", ()), ("ruleset", ()),
+                       ("load", (f'<reflex xmlns="{"urn:reflex:yang:reflex-lb"}"/>',))):
+        with pytest.raises(DatastoreError, match="permission denied: operator may not"):
+            op.call(name, *args)
+    assert op.call("commit", check_only=True) is None
