@@ -1,5 +1,6 @@
 """Supervision of an external engine (keepalived, ucarp, conntrackd): start it, log what it
-says, restart it with a growing delay when it exits, stop it by its PID.
+says, restart it with a growing delay when it exits, stop it by its PID (the process group
+it leads, so its helpers go too).
 
 Children get PR_SET_PDEATHSIG(SIGTERM): when reflexd dies, even by SIGKILL, its engines are
 told to stop, so a dead agent never keeps the shared addresses."""
@@ -25,9 +26,11 @@ STABLE_AFTER = 10.0  # a run this long resets the backoff
 STOP_GRACE = 5.0
 
 
+_libc = ctypes.CDLL(None, use_errno=True)  # loaded here: the forked child only calls it
+
+
 def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def in_netns(argv: Sequence[str], netns: str | None) -> list[str]:
