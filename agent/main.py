@@ -82,14 +82,19 @@ class Daemon:
         control = ControlServer(boot.control_socket, self.session, self.users)
         await self._start(control)
 
-        from .poller import Poller
-
-        await self._start(Poller(self.ds, self.driver, optimistic=boot.poller_optimistic))
-        await self._start(CounterPoller(self.ds, self.driver))
+        # those who listen to the poller's events (traps, demotion) start before it
         if boot.snmp_enabled:
             from .snmp.agent import SnmpAgent
 
             await self._start(SnmpAgent(self.ds, listen=boot.snmp_listen, port=boot.snmp_port))
+        from .ha import build
+
+        for svc in build(boot, self.ds, self.driver):
+            await self._start(svc)
+        from .poller import Poller
+
+        await self._start(Poller(self.ds, self.driver, optimistic=boot.poller_optimistic))
+        await self._start(CounterPoller(self.ds, self.driver))
         if boot.ssh_enabled:
             from shell.sshd import SshServer
 
@@ -106,10 +111,6 @@ class Daemon:
                                    f"{e.strerror or e}") from None
             self._services.append(ssh)
 
-        from .ha import build
-
-        for svc in build(boot, self.ds, self.driver):
-            await self._start(svc)
 
     async def _start(self, service) -> None:
         try:

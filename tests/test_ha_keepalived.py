@@ -60,6 +60,15 @@ def test_render_vrrp3_subsecond_and_preempt_group(tmp_path):
     assert "pw" not in conf  # VRRPv3 has no authentication: the secret is not written
 
 
+def test_interval_without_advbase_is_each_engines_own(tmp_path):
+    from agent.ha.ucarp import argv
+
+    g = Group("ext", 1, "eth0", ("198.18.0.10/24",))
+    assert "advert_int 0.10" in render(Carp((g,)), "a", tmp_path, tmp_path / "n.sock")
+    assert "--advbase=1" in argv(g, "198.18.0.2", tmp_path, demoted=False), \
+        "ucarp counts whole seconds: CARP's usual 1 s"
+
+
 def test_render_refuses_what_vrrp3_cannot_carry(tmp_path):
     with pytest.raises(ValueError, match="advbase"):
         check(Carp((Group("g", 1, "eth0", ("198.18.0.10/24",), 60.0),)), tmp_path)

@@ -38,7 +38,7 @@ def _params(g: Group, advskew: int | None = None, *, old: bool = False) -> list[
             out += ["advskew", str(skew)]
         if g.password:
             out += ["pass", g.password]
-    advbase = max(1, math.ceil(g.advbase))  # CARP counts whole seconds
+    advbase = max(1, math.ceil(g.advbase or 1))  # CARP counts whole seconds
     if advbase != 1:
         out += ["advbase", str(advbase)]
     return out

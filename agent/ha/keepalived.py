@@ -14,6 +14,8 @@ from .supervise import Child
 
 log = logging.getLogger("reflex.ha")
 
+# keepalived's own default is 1 s; 0.1 s fails over in about a third of a second
+DEFAULT_ADVERT = 0.1
 MAX_ADVERT = 40.95  # VRRPv3 carries the interval in centiseconds, 12 bits
 DEMOTE_WEIGHT = -250  # a demoted group's priority falls below any healthy peer's
 NOTIFY = Path(__file__).with_name("notify.py")
@@ -42,12 +44,17 @@ def instances(group: Group) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+def advert(g) -> float:
+    """The group's advertisement interval: its advbase, or VRRPv3's sub-second default."""
+    return g.advbase if g.advbase is not None else DEFAULT_ADVERT
+
+
 def check(carp: Carp, state_dir: Path) -> None:
     """Raise ValueError for what keepalived cannot run."""
     if any(c.isspace() or c in "\"'" for c in str(state_dir)):
         raise ValueError(f"state directory {state_dir} must not contain spaces or quotes")
     for g in carp.groups:
-        if g.advbase > MAX_ADVERT:
+        if advert(g) > MAX_ADVERT:
             raise ValueError(f"carp group {g.name}: advbase {g.advbase} is more than VRRPv3's "
                              f"{MAX_ADVERT} s")
 
@@ -97,7 +104,7 @@ def render(carp: Carp, hostname: str, state_dir: Path, socket: Path,
                 f"    interface {g.interface}",
                 f"    virtual_router_id {g.vhid}",
                 f"    priority {priority(g)}",
-                f"    advert_int {g.advbase:.2f}",
+                f"    advert_int {advert(g):.2f}",
             ]
             if not g.preempt:
                 out.append("    nopreempt")

@@ -21,7 +21,7 @@ class Group:
     vhid: int
     interface: str
     addresses: tuple[str, ...]  # "address/prefix"
-    advbase: float = 1.0
+    advbase: float | None = None  # None: the driver's own default
     advskew: int = 0
     password: str = ""
     preempt: bool = True
@@ -61,7 +61,7 @@ def carp_of(running: etree._Element) -> Carp:
             vhid=int(g.findtext(_q("vhid"))),
             interface=g.findtext(_q("interface")),
             addresses=tuple(a.text for a in g.iterfind(_q("address"))),
-            advbase=float(g.findtext(_q("advbase")) or 1),
+            advbase=float(g.findtext(_q("advbase"))) if g.findtext(_q("advbase")) else None,
             advskew=int(g.findtext(_q("advskew")) or 0),
             password=g.findtext(_q("password")) or "",
             preempt=(g.findtext(_q("preempt")) or "true") == "true",

@@ -52,7 +52,7 @@ def argv(group: Group, srcip: str, state_dir: Path, demoted: bool) -> list[str]:
     skew = DEMOTED_SKEW if demoted else group.advskew
     out = ["ucarp", f"--interface={group.interface}", f"--srcip={srcip}",
            f"--vhid={group.vhid}", f"--passfile={state_dir / f'ucarp-{group.name}.pass'}",
-           f"--addr={vip}", f"--advbase={max(1, math.ceil(group.advbase))}",
+           f"--addr={vip}", f"--advbase={max(1, math.ceil(group.advbase or 1))}",
            f"--advskew={skew}", f"--upscript={state_dir / f'ucarp-{group.name}-up.sh'}",
            f"--downscript={state_dir / f'ucarp-{group.name}-down.sh'}", "--shutdown"]
     if group.preempt and not demoted:
