@@ -3,6 +3,7 @@
 plane from the host, and the demo started and stopped twice."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,6 @@ from agent.lab.testbed import (
     CLIENT,
     COMMUNITY,
     MGMT_DEVICE,
-    PREFIX,
     SERVERS,
     SNMP_PORT,
     SSH_PORT,
@@ -107,7 +107,8 @@ def test_internal_servers_reach_the_outside_through_the_nat_address(tb):
         listener.wait()
 
 
-def run_demo(state: Path) -> str:
+def run_demo(state: Path) -> tuple[str, str]:
+    """Start `reflex demo`, wait until it is up, interrupt it; its output and its prefix."""
     proc = subprocess.Popen([str(REFLEX), "demo", "--state", str(state)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = []
@@ -117,12 +118,14 @@ def run_demo(state: Path) -> str:
             seen.append(line)
             if "Ctrl-C stops the demo" in line or time.monotonic() > deadline:
                 break
-        assert any("Ctrl-C stops the demo" in s for s in seen), "".join(seen)
-        assert leftovers(PREFIX), "no testbed namespaces while the demo runs"
+        out = "".join(seen)
+        assert "Ctrl-C stops the demo" in out, out
+        prefix = re.search(r"client (\S+)-cli,", out).group(1)
+        assert len(leftovers(prefix)) == 2 + len(SERVERS), "the testbed's namespaces are missing"
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, rest
-        return "".join(seen) + rest
+        return out + rest, prefix
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -130,8 +133,11 @@ def run_demo(state: Path) -> str:
 
 
 def test_demo_runs_twice_and_cleans_up(tmp_path):
+    prefixes = set()
     for _ in range(2):
-        out = run_demo(tmp_path / "state")
+        out, prefix = run_demo(tmp_path / "state")
+        prefixes.add(prefix)
         assert f"admin@{MGMT_DEVICE}" in out and "snmpwalk" in out
-        assert leftovers(PREFIX) == [], "namespaces left behind"
+        assert leftovers(prefix) == [], "namespaces left behind"
         assert os.path.exists(tmp_path / "state" / "demo_ed25519")
+    assert len(prefixes) == 2
