@@ -51,6 +51,13 @@ class CarpState:
     since: float = 0.0
 
 
+@dataclass
+class PeerState:
+    status: str = "in-sync"
+    since: float = 0.0
+    error: str = ""
+
+
 def iso(ts: float) -> str:
     """yang:date-and-time of an epoch time, in UTC."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
@@ -76,6 +83,7 @@ class Operational:
         self._pools: dict[str, PoolState] = {}
         self._services: dict[str, ServiceState] = {}
         self._carp: dict[str, CarpState] = {}
+        self._peers: dict[str, PeerState] = {}
         self._listeners: list[Listener] = []
         self.started = time.time()
 
@@ -100,6 +108,11 @@ class Operational:
 
     def update_carp(self, group: str, **fields_) -> CarpState:
         st = self._carp.setdefault(group, CarpState(since=time.time()))
+        _update(st, fields_)
+        return st
+
+    def update_peer(self, name: str, **fields_) -> PeerState:
+        st = self._peers.setdefault(name, PeerState())
         _update(st, fields_)
         return st
 
@@ -129,6 +142,9 @@ class Operational:
 
     def carp(self, name: str) -> CarpState | None:
         return self._carp.get(name)
+
+    def peer(self, name: str) -> PeerState | None:
+        return self._peers.get(name)
 
     # -- events
 
@@ -174,6 +190,11 @@ class Operational:
         for grp in doc.iterfind(f"{q('carp')}/{q('group')}"):
             cs = self._carp.get(grp.findtext(q("name"))) or CarpState(since=self.started)
             _state(grp, {"state": cs.state, "since": iso(cs.since)})
+        for peer in doc.iterfind(f"{q('carp')}/{q('peer')}"):
+            ps = self._peers.get(peer.findtext(q("name"))) or PeerState()
+            _state(peer, {"status": ps.status,
+                          "since": iso(ps.since) if ps.status == "behind" else None,
+                          "error": ps.error or None})
         if last_commit:
             lc = etree.SubElement(doc, q("last-commit"))
             for k in ("id", "time", "user", "comment"):

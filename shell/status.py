@@ -109,7 +109,8 @@ def status(doc: etree._Element, target: str, now: datetime | None = None) -> lis
 
 
 def overview(doc: etree._Element, now: datetime | None = None) -> list[str]:
-    """`show status`: one line a service, the CARP groups, the last commit."""
+    """`show status`: one line a service, the CARP groups, the sync peers (and which is
+    behind), the last commit."""
     now = now or datetime.now(UTC)
     host = doc.findtext(f"{q('device')}/{q('hostname')}") or "reflex"
     out = [f"{host}: {len(xp(doc, 'rlb:services/rlb:service'))} services, "
@@ -134,6 +135,15 @@ def overview(doc: etree._Element, now: datetime | None = None) -> list[str]:
         since = grp.findtext(f"{q('state')}/{q('since')}")
         out.append(f"carp group {grp.findtext(q('name'))} vhid {grp.findtext(q('vhid'))} is "
                    f"{st} {duration(since, now)}")
+    for peer in xp(doc, "rlb:carp/rlb:peer"):
+        st = peer.findtext(f"{q('state')}/{q('status')}") or "in-sync"
+        line = f"peer {peer.findtext(q('name'))} at {peer.findtext(q('address'))} is {st}"
+        if st == "behind":
+            since = peer.findtext(f"{q('state')}/{q('since')}")
+            line += f" {duration(since, now)}"
+            err = peer.findtext(f"{q('state')}/{q('error')}")
+            line += f": {err}" if err else ""
+        out.append(line)
     lc = doc.find(q("last-commit"))
     if lc is not None:
         out.append(f"last commit {lc.findtext(q('id'))} by {lc.findtext(q('user'))} at "

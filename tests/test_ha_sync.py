@@ -166,6 +166,11 @@ def test_a_peer_that_was_down_catches_up(pair):
     assert a.pools() == ["web"] and b.pools() == []
     st = a.svc.status()["b"]
     assert st["behind"] and st["error"]
+    # what an operator sees: the operational tree and lbsh's show status
+    from shell.status import overview
+
+    shown = [ln for ln in overview(a.ds.operational_document()) if ln.startswith("peer ")]
+    assert len(shown) == 1 and shown[0].startswith("peer b at 127.0.0.1 is behind [0 days")
     events = []
     a.ds.operational.subscribe(lambda kind, data: events.append(kind))
     a.edit("create", "/pools/pool[name='web']/member[address='198.19.0.9']")
@@ -175,6 +180,8 @@ def test_a_peer_that_was_down_catches_up(pair):
     q = f"{{{NS}}}"
     assert "198.19.0.9" in [m.text for m in b.ds.running.iter(f"{q}address")]
     assert "peer-synced" in events
+    assert [ln for ln in overview(a.ds.operational_document()) if ln.startswith("peer ")] == \
+        ["peer b at 127.0.0.1 is in-sync"]
 
 
 def test_behind_survives_a_restart(pair, tmp_path):

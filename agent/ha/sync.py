@@ -195,22 +195,36 @@ class SyncService:
     def _mark_behind(self, peer: Peer, error: str) -> None:
         if peer.name not in self.behind:
             log.warning("peer %s is behind: %s", peer.name, error)
-            self.ds.operational.publish("peer-behind", peer=peer.name, error=error)
             self.behind[peer.name] = {"since": time.time(), "error": error}
+            self._report(peer.name)
+            self.ds.operational.publish("peer-behind", peer=peer.name, error=error)
         else:
             self.behind[peer.name]["error"] = error
+            self._report(peer.name)
         self._save()
 
     def _caught_up(self, peer: Peer) -> None:
         if self.behind.pop(peer.name, None) is not None:
             log.info("peer %s is up to date", peer.name)
+            self._report(peer.name)
             self.ds.operational.publish("peer-synced", peer=peer.name)
             self._save()
+
+    def _report(self, name: str) -> None:
+        """The peer's sync state into the operational tree (status, show status, SNMP)."""
+        b = self.behind.get(name)
+        if b is None:
+            self.ds.operational.update_peer(name, status="in-sync", since=0.0, error="")
+        else:
+            self.ds.operational.update_peer(name, status="behind", since=b["since"],
+                                            error=b["error"])
 
     # -- service
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        for p in carp_of(self.ds.running).peers:
+            self._report(p.name)  # a peer behind before a restart is still behind
         self.state_dir.mkdir(parents=True, exist_ok=True)
         host, port = self.listen or ("::", self._port())
         service = self
