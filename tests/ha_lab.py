@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import SERVER, _readline, run
+from lab import SERVER, _readline, run, stop_processes
 from lxml import etree
 
 from datastore import NS
@@ -164,19 +164,7 @@ class HaLab:
             with contextlib.suppress(Exception):
                 drv.close()
         self._drivers.clear()
-        for proc in self._procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self._procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                with contextlib.suppress(Exception):
-                    stream.close()
-        self._procs.clear()
+        stop_processes(self._procs)
         for ns in reversed(list(self.ns.values())):
             run("ip", "netns", "del", ns, check=False)
         self.ns.clear()

@@ -115,6 +115,24 @@ class Backend:
     address6: str
 
 
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """Stop the children a lab started (SIGTERM, then SIGKILL after 5 s), close their pipes,
+    and empty the list."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(Exception):
+                stream.close()
+    procs.clear()
+
+
 @dataclass
 class Lab:
     """One built topology; create with Lab.build(n_backends)."""
@@ -243,19 +261,7 @@ class Lab:
         return proc
 
     def close(self) -> None:
-        for proc in self._procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self._procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                with contextlib.suppress(Exception):
-                    stream.close()
-        self._procs.clear()
+        stop_processes(self._procs)
         for ns in reversed(self._namespaces):
             run("ip", "netns", "del", ns, check=False)
         self._namespaces.clear()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lbsh_support import FIG7
 from test_ssh_common import Tmux, make_keys, pub, ssh, ssh_cmd, sshpass, wait_for
 
 from agent.api import DaemonSession
@@ -21,29 +22,8 @@ from shell.sshd import SshServer
 
 pytestmark = pytest.mark.timeout(180)
 
-# The paper's Fig. 7 (and Fig. 8's 192.168.1.100): the addresses are only text here, as the
-# recording driver touches no network and no poller runs.
-FIG7 = """\
-interface external x10
-interface internal x11
-
-internal net 192.168.1.0/24
-internal gw 192.168.1.1
-
-service SMTP is 62.103.127.154 tcp 25
-service LDAP is 62.103.127.157 tcp 389 reflect
-
-# The pool of SMTP servers
-pool mx_pool for SMTP
-add 192.168.1.2 to mx_pool
-add 192.168.1.3 to mx_pool
-
-# The pool of LDAP servers
-pool ldap_pool for LDAP
-add 192.168.1.2 to ldap_pool
-add 192.168.1.3 to ldap_pool
-add 192.168.1.4 to ldap_pool
-"""
+# FIG7 holds the paper's addresses as text only: the recording driver touches no network
+# and no poller runs.
 
 
 class Device:
