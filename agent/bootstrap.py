@@ -29,6 +29,7 @@ class Bootstrap:
     ssh_listen: str = "127.0.0.1"
     ssh_port: int = 2222
     host_key: Path | None = None
+    ssh_idle_timeout: int = 1800
     snmp_enabled: bool = True
     snmp_listen: str = "127.0.0.1"
     snmp_port: int = 1161
@@ -81,7 +82,7 @@ def default_driver() -> str:
 _SECTIONS = {
     "": {"state_dir", "control_socket", "log", "log_level"},
     "pf": {"driver", "save_path", "netns"},
-    "ssh": {"enabled", "listen", "port", "host_key"},
+    "ssh": {"enabled", "listen", "port", "host_key", "idle_timeout"},
     "snmp": {"enabled", "listen", "port"},
     "poller": {"optimistic"},
     "ha": {"driver"},
@@ -143,6 +144,9 @@ def load(path: Path | None) -> Bootstrap:
         if not 0 <= p <= 65535:
             raise BootstrapError(f"[{section}] port must be 0..65535")
         ports[section] = p
+    idle = _get(data, "ssh", "idle_timeout", int, 1800)
+    if idle < 0:
+        raise BootstrapError("[ssh] idle_timeout is seconds, 0 for never")
     save = _get(data, "pf", "save_path", str, "")
     key = _get(data, "ssh", "host_key", str, "")
     return Bootstrap(
@@ -157,6 +161,7 @@ def load(path: Path | None) -> Bootstrap:
         ssh_listen=_get(data, "ssh", "listen", str, "127.0.0.1"),
         ssh_port=ports["ssh"],
         host_key=Path(key) if key else None,
+        ssh_idle_timeout=idle,
         snmp_enabled=_get(data, "snmp", "enabled", bool, True),
         snmp_listen=_get(data, "snmp", "listen", str, "127.0.0.1"),
         snmp_port=ports["snmp"],

@@ -103,7 +103,7 @@ class Daemon:
 
             ssh = SshServer(api_factory=api_factory, users=self.users,
                             host_key_path=boot.ssh_host_key, listen=boot.ssh_listen,
-                            port=boot.ssh_port)
+                            port=boot.ssh_port, idle_timeout=boot.ssh_idle_timeout)
             try:
                 ssh.start()
             except OSError as e:

@@ -211,7 +211,7 @@ class SshServer:
                  listen: str = "127.0.0.1", port: int = 2222,
                  interpreter_factory: Callable[..., Any] | None = None,
                  fail_delay: float = FAIL_DELAY, max_auth_tries: int = MAX_AUTH_TRIES,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+                 max_connections: int = MAX_CONNECTIONS, idle_timeout: float = 0.0) -> None:
         if interpreter_factory is None:
             from shell.interp import Interpreter
             interpreter_factory = Interpreter
@@ -220,6 +220,7 @@ class SshServer:
         self._auth = Authenticator(users, fail_delay=fail_delay)
         self._max_tries = max_auth_tries
         self._max_connections = max_connections
+        self._idle_timeout = idle_timeout
         self._interp = interpreter_factory
         self.host_key_path = Path(host_key_path)
         self.listen = listen
@@ -396,7 +397,8 @@ class SshServer:
                 interp = self._interp(api, write=out.write_line, interactive=False)
                 return interp.run_batch(_lines(chan))
             with ch.lock:
-                terminal = TerminalSession(chan, term=ch.term, width=ch.width, height=ch.height)
+                terminal = TerminalSession(chan, term=ch.term, width=ch.width, height=ch.height,
+                                           idle_timeout=self._idle_timeout)
                 ch.terminal = terminal
             interp = self._interp(api, write=terminal.write_line, interactive=True,
                                   read_secret=terminal.read_secret)

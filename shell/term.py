@@ -78,8 +78,11 @@ class TerminalSession:
     """One interactive lbsh session on a channel with a pty. run() blocks the calling
     (worker) thread until the user logs out or the client goes away."""
 
-    def __init__(self, chan: paramiko.Channel, *, term: str, width: int, height: int) -> None:
+    def __init__(self, chan: paramiko.Channel, *, term: str, width: int, height: int,
+                 idle_timeout: float = 0.0) -> None:
         self._chan = chan
+        self._idle_timeout = idle_timeout  # seconds without a keystroke; 0: never
+        self._last_input = time.monotonic()
         self._term = term or "vt100"
         # without a size from the client, cursor position requests would go unanswered
         self._cpr = width > 0 and height > 0
@@ -149,6 +152,7 @@ class TerminalSession:
                 data = b""
             if not data:
                 break
+            self._last_input = time.monotonic()
             if not self._feed(pipe, data):
                 return
         # the prompt sees end of input and raises EOFError
@@ -215,15 +219,35 @@ class TerminalSession:
             key_bindings=self._bindings(interp),
             history=InMemoryHistory(),
         )
-        while not self._stdout.broken and not getattr(interp, "finished", False):
-            try:
-                line = await self._prompt.prompt_async(interp.prompt)
-            except KeyboardInterrupt:
-                continue
-            except EOFError:
-                break
-            # in a thread, so this loop can still ask for a password the statement needs
-            await asyncio.to_thread(interp.run_line, line)
+        watchdog = asyncio.create_task(self._idle_watch()) if self._idle_timeout else None
+        try:
+            while not self._stdout.broken and not getattr(interp, "finished", False):
+                try:
+                    line = await self._prompt.prompt_async(interp.prompt)
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                # in a thread, so this loop can still ask for a password the statement needs
+                await asyncio.to_thread(interp.run_line, line)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    async def _idle_watch(self) -> None:
+        """End a session nobody has typed into for idle_timeout seconds (routers' idle-timeout):
+        an abandoned session should not hold the configuration lock or a login forever."""
+        step = min(5.0, self._idle_timeout / 4)
+        while True:
+            await asyncio.sleep(step)
+            idle = time.monotonic() - self._last_input
+            app = self._prompt.app if self._prompt is not None else None
+            if idle >= self._idle_timeout and app is not None and app.is_running:
+                self._stdout.write_line("")
+                span = f"{idle / 60:.0f} minutes" if idle >= 120 else f"{idle:.0f} seconds"
+                self._stdout.write_line(f"idle for {span}: session closed")
+                app.exit(exception=EOFError())
+                return
 
 
 __all__ = ["TerminalSession", "ChannelStdout", "usable_size"]

@@ -265,3 +265,25 @@ def test_channels_per_connection_capped(lab, keys):
         assert chans[0].recv_exit_status() == 0
     finally:
         client.close()
+
+
+def test_an_idle_session_is_closed_and_a_busy_one_is_not(tmp_path, keys):
+    import time
+
+    with running_lab(tmp_path, keys, idle_timeout=2.0) as lab:
+        cmd = ssh_cmd(lab.port, "alice", keys["ed25519"], extra=["-tt"])
+        idle = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        busy = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            for _ in range(8):  # 4 s of typing, twice the timeout
+                busy.stdin.write(b"size\n")
+                busy.stdin.flush()
+                time.sleep(0.5)
+            assert busy.poll() is None, "a session in use was closed"
+            out, _ = idle.communicate(timeout=30)  # ends by itself: nobody typed
+            assert b"session closed" in out and b"idle for" in out
+        finally:
+            for p in (idle, busy):
+                if p.poll() is None:
+                    p.kill()
+                p.wait()
