@@ -8,10 +8,11 @@ import contextlib
 import logging
 
 log = logging.getLogger("reflex.counters")
+INTERVAL = 2.0  # seconds between two reads of the packet filter's counters
 
 
 class CounterPoller:
-    def __init__(self, ds, driver, *, interval: float = 2.0):
+    def __init__(self, ds, driver, *, interval: float = INTERVAL):
         self.ds, self.driver, self.interval = ds, driver, interval
         self._task: asyncio.Task | None = None
 

@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+from .. import counters
 from .testbed import SERVERS, SMTP_VIP, Testbed
 
 NS = "{urn:reflex:yang:reflex-lb}"
@@ -131,7 +132,8 @@ def run_one(tb: Testbed, clients: int, mails: int, delay: float, kill_after: flo
     run.peak_states = max(states, default=0)
     after = [r for r in results if r["ok"] and r["start"] > t_removed]
     run.per_server_after = {s.name: sum(r["server"] == s.name for r in after) for s in SERVERS}
-    time.sleep(1.5)  # the trap travels after the status change
+    # the trap travels after the status change, and the counters are read every INTERVAL
+    time.sleep(counters.INTERVAL + 1.0)
     traps = tb.trap_log.read_text() if tb.trap_log.exists() else ""
     new = traps[len(traps_before):]
     run.trap = VICTIM.address in new and "ember" in new  # memberDown / reflexMemberDown
