@@ -53,11 +53,18 @@ class Daemon:
         self.driver = None
         self._stop = asyncio.Event()
         self._services: list = []
+        self._users: tuple | None = None
 
     def users(self) -> dict:
+        """The configured users, parsed once a commit (ssh asks at every login attempt)."""
         from shell.auth import users_from_running
 
-        return users_from_running(self.ds.running)
+        running = self.ds.running
+        cached = self._users
+        if cached is None or cached[0] is not running:
+            # commits replace running rather than edit it: its identity names the version
+            cached = self._users = (running, users_from_running(running))
+        return cached[1]
 
     def session(self, user: str, role: str) -> DaemonSession:
         return DaemonSession(self.ds, self.driver, self.boot.save_file, user, role)

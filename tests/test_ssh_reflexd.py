@@ -114,3 +114,15 @@ def test_daemon_stops_with_a_session_open(reflexd):
     finally:
         t.kill()
     assert not [line for line in reflexd.log if "Traceback" in line or " ERROR " in line]
+
+
+def test_users_follow_commits(reflexd):
+    # olga (operator) is removed by alice's commit: her key no longer logs in; a new admin
+    # key added by the same commit does, with no restart
+    new_key = reflexd.keys["rsa"]
+    r = reflexd.ssh("alice", input=f'no user olga\nuser bob role admin\n'
+                                   f'user bob key "{pub(new_key)}"\ncommit\n')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert reflexd.ssh("olga", "status").returncode != 0
+    bob = ssh(reflexd.port, "bob", new_key, "show history")
+    assert bob.returncode == 0 and "by alice" in bob.stdout, bob.stdout + bob.stderr
