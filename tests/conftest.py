@@ -1,4 +1,5 @@
-"""Shared pytest fixtures; `lab` is the namespace topology of tests/lab.py (one per module)."""
+"""Shared pytest fixtures: `lab`, the namespace topology of tests/lab.py (one per module), and
+`tmux`, which starts commands in tmux ptys and kills them afterwards."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from lab import Lab  # noqa: E402
+from test_ssh_common import Tmux  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,3 +27,18 @@ def lab() -> Iterator[Lab]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture
+def tmux():
+    """start(command) runs command in a detached tmux pty; every one is killed afterwards."""
+    made: list[Tmux] = []
+
+    def start(command: list[str], **kw) -> Tmux:
+        t = Tmux(command, **kw)
+        made.append(t)
+        return t
+
+    yield start
+    for t in made:
+        t.kill()

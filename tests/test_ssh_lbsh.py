@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lbsh_support import FIG7
-from test_ssh_common import Tmux, make_keys, pub, ssh, ssh_cmd, sshpass, wait_for
+from test_ssh_common import make_keys, pub, ssh, ssh_cmd, sshpass, wait_for
 
 from agent.api import DaemonSession
 from datastore.store import Datastore
@@ -82,20 +82,6 @@ def fig7(device):
     r = device.ssh("alice", input=FIG7 + "commit comment fig7\n")
     assert r.returncode == 0, r.stdout + r.stderr
     return device
-
-
-@pytest.fixture
-def tmux():
-    made: list[Tmux] = []
-
-    def start(command: list[str], **kw) -> Tmux:
-        t = Tmux(command, **kw)
-        made.append(t)
-        return t
-
-    yield start
-    for t in made:
-        t.kill()
 
 
 def test_fig7_piped_into_ssh_builds_the_configuration(fig7):

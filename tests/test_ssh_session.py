@@ -8,7 +8,7 @@ import subprocess
 
 import paramiko
 import pytest
-from test_ssh_common import Tmux, make_keys, running_lab, ssh, ssh_cmd, wait_for
+from test_ssh_common import make_keys, running_lab, ssh, ssh_cmd, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -22,20 +22,6 @@ def keys(tmp_path_factory):
 def lab(tmp_path, keys):
     with running_lab(tmp_path, keys) as lab:
         yield lab
-
-
-@pytest.fixture
-def tmux():
-    made: list[Tmux] = []
-
-    def start(command: list[str], **kw) -> Tmux:
-        t = Tmux(command, **kw)
-        made.append(t)
-        return t
-
-    yield start
-    for t in made:
-        t.kill()
 
 
 def test_exec_request_runs_statements(lab, keys):
