@@ -1,6 +1,6 @@
 """The poller's scheduler: one asyncio task per pool member that checks it once an interval at
-a stable phase of its own, re-planned from running after every commit; results go to the
-action handler."""
+a stable phase of its own (half-open tcp checks share one batch timer instead, agent/sweep.py),
+re-planned from running after every commit; results go to the action handler."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from lxml import etree
 
 from agent.actions import ActionHandler, Key, Wanted
 from agent.checks import Result, Target, run_check
+from agent.sweep import Sweep
+from agent.synprobe import Unavailable
 from datastore import NS
 from pfbridge.driver import Driver
 from pfbridge.model import Config, Service
@@ -94,6 +96,16 @@ def plan(running: etree._Element | None) -> Plan:
 def phase(key: Key, interval: float) -> float:
     """The member's offset in its interval: stable across runs, spread evenly over members."""
     return zlib.crc32(f"{key[0]}\0{key[1]}".encode()) / 2**32 * interval
+
+
+def first_due(key: Key, interval: float, now: float) -> float:
+    """The first check time at or after now (loop time) in the member's phase."""
+    due = now - (now % interval) + phase(key, interval)
+    return due + interval if due < now else due
+
+
+def half_open(probe: Probe) -> bool:
+    return probe.kind == "tcp" and ("half-open", True) in probe.params
 
 
 class Limit:
@@ -185,6 +197,10 @@ class Poller:
         self.optimistic = optimistic
         self.concurrency = concurrency or _default_concurrency()
         self._tasks: dict[Key, tuple[Probe, asyncio.Task]] = {}
+        # Half-open tcp checks run in the sweep; without raw sockets, as connect tasks.
+        self._sweep: Sweep | None = None
+        self._swept: dict[Key, Probe] = {}
+        self._no_raw = ""
         self._retired: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -221,6 +237,10 @@ class Poller:
             tasks.append(self._watch)
             self._watch = None
         self._tasks.clear()
+        if self._sweep is not None:
+            self._sweep.close()
+            self._sweep = None
+        self._swept.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -229,6 +249,10 @@ class Poller:
     def tasks(self) -> dict[Key, asyncio.Task]:
         """The running check task of each checked member."""
         return {key: task for key, (_, task) in self._tasks.items()}
+
+    def swept(self) -> set[Key]:
+        """The members whose half-open tcp checks run in the sweep."""
+        return set(self._swept)
 
     # --- planning ---------------------------------------------------------------------
 
@@ -254,17 +278,39 @@ class Poller:
                 self._retired.add(task)
                 task.add_done_callback(self._retired.discard)
                 stopped += 1
+        for key in [k for k, probe in self._swept.items() if p.probes.get(k) != probe]:
+            del self._swept[key]
+            self._sweep.discard(key)
+            stopped += 1
         self.actions.plan(p.members, p.pools, optimistic=optimistic)
         self.ds.operational.forget(set(p.members), set(p.pools), p.services, p.groups)
         started_tasks = 0
+        now = self._loop.time()
         for key, probe in p.probes.items():
-            if key not in self._tasks:
+            if key in self._tasks or key in self._swept:
+                continue
+            sweep = self._sweeper() if half_open(probe) else None
+            if sweep is not None:
+                sweep.add(key, probe.address, probe.port, probe.interval, probe.timeout,
+                          first_due(key, probe.interval, now))
+                self._swept[key] = probe
+                started_tasks += 1
+            else:
                 task = self._loop.create_task(self._run(key, probe))
                 self._tasks[key] = (probe, task)
                 started_tasks += 1
         log.info("planned %d members (%d checked): %d checks started, %d stopped, in %.1f ms",
                  len(p.members), len(p.probes), started_tasks, stopped,
                  (time.perf_counter() - started) * 1000)
+
+    def _sweeper(self) -> Sweep | None:
+        if self._sweep is None and not self._no_raw:
+            try:
+                self._sweep = Sweep(self._report)
+            except Unavailable as exc:
+                self._no_raw = str(exc)
+                log.warning("half-open tcp checks run as full connects: %s", exc)
+        return self._sweep
 
     # --- one member's task ------------------------------------------------------------
 
@@ -273,11 +319,7 @@ class Poller:
         target = Target(probe.address, probe.port)
         params = dict(probe.params)
         interval = probe.interval
-        offset = phase(key, interval)
-        now = loop.time()
-        due = now - (now % interval) + offset
-        if due < now:
-            due += interval
+        due = first_due(key, interval, loop.time())
         limit = self._limit
         assert limit is not None
         while True:
@@ -290,24 +332,27 @@ class Poller:
                 result = await run_check(probe.kind, target, params, probe.timeout)
             finally:
                 limit.release()
-            late = 0.0
-            if not result.ok:
-                ended = loop.time()
-                if ended - started >= probe.timeout * 0.95:
-                    late = self.lag.worst(started, ended)
-            try:
-                if late > probe.timeout / 4:
-                    self._not_counted(key, result, late)
-                else:
-                    self.actions.result(key, result, time.time())
-            except Exception:
-                # A bug in one result's handling must not end this member's checks.
-                log.exception("pool %s member %s: handling a check result failed", *key)
+            self._report(key, result, started, loop.time(), probe.timeout)
             due += interval
             now = loop.time()
             if due <= now:
                 # The check outlasted its interval: skip the slots it missed, keep the phase.
                 due += ((now - due) // interval + 1) * interval
+
+    def _report(self, key: Key, result: Result, started: float, ended: float,
+                timeout: float) -> None:
+        """Hand one result (started and ended in loop time) to the action handler."""
+        late = 0.0
+        if not result.ok and ended - started >= timeout * 0.95:
+            late = self.lag.worst(started, ended)
+        try:
+            if late > timeout / 4:
+                self._not_counted(key, result, late)
+            else:
+                self.actions.result(key, result, time.time())
+        except Exception:
+            # A bug in one result's handling must not end this member's checks.
+            log.exception("pool %s member %s: handling a check result failed", *key)
 
     def _not_counted(self, key: Key, result: Result, late: float) -> None:
         self.uncounted += 1

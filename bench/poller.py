@@ -1,9 +1,10 @@
 """Benchmark of the health poller: failure-to-removal latency (socket closed -> address gone
 from the kernel's nftables map, interval 100 ms, fall 1) and capacity (10,000 tcp-checked
-members at a 1 s interval: checks per second and the poller's CPU share).
+members at a 1 s interval: checks per second and the poller's CPU share, for half-open checks
+and, as the reference of the same run, for connect checks).
 
     .venv/bin/python bench/poller.py [--part latency|capacity|all] [--trials 50]
-                                     [--members 10000] [--seconds 10]
+                                     [--members 10000] [--seconds 10] [--conntrack]
 
 Needs root (network namespaces, nftables); without it the latency part falls back to the
 recording driver on loopback and says so. Every namespace it makes carries a per-run prefix
@@ -281,18 +282,29 @@ def member_address(i: int) -> str:
     return f"127.{1 + i // 62500}.{(i // 250) % 250}.{1 + i % 250}"
 
 
-def capacity(members: int, seconds: float) -> None:
+# Loads conntrack in the namespace, as the device's NAT rules do: every check is then tracked.
+CONNTRACK = """table inet rbcap {
+    chain out { type filter hook output priority 0; ct state new counter }
+}"""
+
+
+def capacity(members: int, seconds: float, conntrack: bool) -> None:
     nofile = raise_nofile()
     netns = None
     if os.geteuid() == 0 and shutil.which("ip") is not None:
         netns = f"rb{secrets.token_hex(3)}-cap"
         subprocess.run(["ip", "netns", "add", netns], check=True, timeout=30)
     else:
-        print("capacity: not root: the listener binds 127.0.0.0/8 aliases in this namespace")
+        print("capacity: not root: the listener binds 127.0.0.0/8 aliases in this namespace, "
+              "and half-open checks fall back to connects")
     acceptor = None
+    runs = {}
     try:
         if netns:
             subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True, timeout=30)
+            if conntrack:
+                subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", "-"], input=CONNTRACK,
+                               text=True, check=True, timeout=30)
         cmd = [sys.executable, "-c", ACCEPTOR, str(PORT)]
         acceptor = subprocess.Popen(["ip", "netns", "exec", netns, *cmd] if netns else cmd,
                                     stdout=subprocess.PIPE, text=True)
@@ -300,27 +312,45 @@ def capacity(members: int, seconds: float) -> None:
             raise RuntimeError("the listener did not start")
         member_xml = "".join(f"<member><address>{member_address(i)}</address></member>"
                              for i in range(members))
-        doc = config(
-            f"<service><name>CAP</name><address>198.18.1.9</address><port>{PORT}</port>"
-            f"<check><interval>1000</interval></check></service>",
-            f"<pool><name>cap</name><service>CAP</service>{member_xml}</pool>",
-        )
-        load = os.getloadavg()
-        result = in_thread(netns, lambda: _capacity(doc, members, seconds), seconds + 120)
-        acceptor_cpu = _proc_cpu(acceptor.pid)
+        for mode, tcp in (("half-open", "<tcp><half-open>true</half-open></tcp>"),
+                          ("connect", "")):
+            doc = config(
+                f"<service><name>CAP</name><address>198.18.1.9</address><port>{PORT}</port>"
+                f"<check><interval>1000</interval>{tcp}</check></service>",
+                f"<pool><name>cap</name><service>CAP</service>{member_xml}</pool>",
+            )
+            load = os.getloadavg()
+            cpu_before = _proc_cpu(acceptor.pid)
+            runs[mode] = in_thread(netns, lambda doc=doc: _capacity(doc, members, seconds),
+                                   seconds + 120)
+            listener = _proc_cpu(acceptor.pid)
+            if listener is not None and cpu_before is not None:
+                listener -= cpu_before
+            report_capacity(mode, members, runs[mode], load, listener, nofile, netns,
+                            conntrack)
     finally:
         if acceptor is not None:
             acceptor.terminate()
             acceptor.wait(5)
         if netns:
             subprocess.run(["ip", "netns", "del", netns], check=False, timeout=30)
+    if len(runs) == 2:
+        per_h, per_c = (runs[m][1] / max(sum(runs[m][4]), 1) for m in ("half-open", "connect"))
+        print(f"half-open / connect CPU per check, same run: {per_h * 1e6:.0f} / "
+              f"{per_c * 1e6:.0f} us = {per_h / per_c:.2f}")
+
+
+def report_capacity(mode: str, members: int, result, load, listener: float | None,
+                    nofile: int, netns: str | None, conntrack: bool) -> None:
     (wall, cpu, user, system, per_member, failures, planned, reasons, down, uncounted,
      stalls) = result
     total = sum(per_member)
     rate = total / wall
     share = cpu / wall
-    print(f"capacity: {members} tcp-checked members, interval 1 s, {wall:.1f} s measured "
-          f"(RLIMIT_NOFILE {nofile}; listener {'in netns ' + netns if netns else 'on 127/8'})")
+    where = "in netns " + netns if netns else "on 127/8"
+    print(f"capacity, {mode} checks: {members} tcp-checked members, interval 1 s, "
+          f"{wall:.1f} s measured (RLIMIT_NOFILE {nofile}; listener {where}"
+          f"{', conntrack on' if conntrack else ''})")
     print(f"  planning {members} members: {planned * 1000:.0f} ms; load average before "
           f"{load[0]:.2f} (2 cores shared with other work)")
     worst = f", worst {max(stalls) * 1000:.0f} ms" if stalls else ""
@@ -337,9 +367,9 @@ def capacity(members: int, seconds: float) -> None:
           f"target 0.5: ratio {share / 0.5:.2f}; {cpu / max(total, 1) * 1e6:.0f} us per check")
     per_check = cpu / max(total, 1)
     print(f"  at that cost {members} checks/s need {members * per_check:.2f} cores, "
-          f"{members * system / max(total, 1):.2f} of them in the kernel (loopback connect + RST)")
-    if acceptor_cpu is not None:
-        print(f"  (listener process, not counted above: {acceptor_cpu:.2f} s CPU in total)")
+          f"{members * system / max(total, 1):.2f} of them in the kernel")
+    if listener is not None:
+        print(f"  (listener process, not counted above: {listener:.2f} s CPU in this run)")
 
 
 async def _capacity(doc: str, members: int, seconds: float):
@@ -395,6 +425,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--members", type=int, default=10000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--conntrack", action="store_true",
+                        help="track connections in the capacity namespace, as a device does")
     args = parser.parse_args()
     # Transitions are logged as warnings; the figures are what this prints.
     logging.basicConfig(level=logging.ERROR)
@@ -403,7 +435,7 @@ def main() -> None:
     if args.part in ("latency", "all"):
         latency(args.trials)
     if args.part in ("capacity", "all"):
-        capacity(args.members, min(args.seconds, 120.0))
+        capacity(args.members, min(args.seconds, 120.0), args.conntrack)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ _COMMON_CHECK: dict[str, tuple[CheckValue | None, type]] = {
     "fall": (3, int),
 }
 _TYPE_CHECK: dict[str, dict[str, tuple[CheckValue | None, type]]] = {
-    "tcp": {"send": (None, str), "expect": (None, str)},
+    "tcp": {"send": (None, str), "expect": (None, str), "half-open": (False, bool)},
     "http": {
         "path": ("/", str),
         "host": (None, str),

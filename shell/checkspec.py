@@ -5,7 +5,7 @@ handler (service NAME check ...) and the printer of `show configuration`."""
 CHECK_LEAVES = {
     "CHECKPORT": "port", "INTERVAL": "interval", "TIMEOUT": "timeout", "RISE": "rise",
     "FALL": "fall",
-    "SEND": "tcp/send", "EXPECT": "tcp/expect",
+    "SEND": "tcp/send", "EXPECT": "tcp/expect", "half-open": "tcp/half-open",
     "URLPATH": "http/path", "HOST": "http/host", "CODE": "http/expect-code",
     "BODY": "http/expect-body", "verify-tls": "http/verify-tls",
     "BANNER": "smtp/expect-banner", "HELO": "smtp/helo-name",
@@ -16,6 +16,8 @@ CHECK_LEAVES = {
     "SCRIPT": "script/path",
 }
 SECRET_LEAVES = {"RSECRET": "radius secret", "RPASSWORD": "radius password"}
+# words that stand alone and set a boolean leaf to true
+FLAGS = ("verify-tls", "half-open")
 
 # the statement word that introduces each placeholder
 CHECK_WORDS = {
@@ -24,5 +26,5 @@ CHECK_WORDS = {
     "CODE": "expect", "BODY": "body", "verify-tls": "verify-tls", "BANNER": "banner",
     "HELO": "helo", "BASEDN": "base", "RSECRET": "secret", "RUSER": "user",
     "RPASSWORD": "password", "NASID": "nas-identifier", "QNAME": "query", "QTYPE": "type",
-    "RCODE": "rcode", "SCRIPT": "path",
+    "RCODE": "rcode", "SCRIPT": "path", "half-open": "half-open",
 }

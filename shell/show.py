@@ -15,7 +15,7 @@ from lxml import etree
 
 from datastore.schema import load_schema
 
-from .checkspec import CHECK_LEAVES, CHECK_WORDS
+from .checkspec import CHECK_LEAVES, CHECK_WORDS, FLAGS
 from .context import q, xp
 from .kinds import MASK, MAX_BLOCK
 from .syntax import quote_word
@@ -115,9 +115,9 @@ def _check(name: str, check, o: _Out) -> None:
         v = o.val(check, leaf, f"/reflex/services/service/check/{leaf}")
         if v is None:
             continue
-        if ph == "verify-tls":
+        if ph in FLAGS:
             if v == "true":
-                parts.append("verify-tls")
+                parts.append(ph)
             continue
         parts += [CHECK_WORDS[ph], v]
     o.add(*parts)

@@ -69,7 +69,8 @@ def test_service_defaults_applied():
     assert (smtp.sticky, smtp.sticky_timeout, smtp.reflect) == (False, 300, False)
     assert smtp.algorithm == "round-robin"
     assert smtp.check_type == "tcp"
-    assert smtp.check == {"interval": 2000, "timeout": 1000, "rise": 2, "fall": 3}
+    assert smtp.check == {"interval": 2000, "timeout": 1000, "rise": 2, "fall": 3,
+                          "half_open": False}
 
 
 def test_service_given_values_and_check_subcontainer():
@@ -104,7 +105,7 @@ def test_udp_ipv6_service_checked_with_icmp_by_default():
             {"query_name": "a.example", "query_type": "A", "expect_rcode": "NOERROR"},
         ),
         ("<type>script</type><script><path>/bin/true</path></script>", {"path": "/bin/true"}),
-        ("<type>tcp</type><tcp><send>PING</send></tcp>", {"send": "PING"}),
+        ("<type>tcp</type><tcp><send>PING</send></tcp>", {"send": "PING", "half_open": False}),
         ("<type>none</type><http><path>/x</path></http>", {}),
     ],
 )

@@ -69,9 +69,11 @@ async def connect_only(target: Target) -> None:
         sock.close()
 
 
-@register("tcp")
+@register("tcp", {"half-open": False})
 async def check_tcp(target: Target, params: Params, timeout: float) -> Result:
-    """Connect (the kernel picks the source port), then send and expect if configured."""
+    """Connect (the kernel picks the source port), then send and expect if configured. The
+    poller runs half-open checks itself (agent/sweep.py); one that reaches here, without raw
+    sockets, connects instead: the same verdict at a higher cost."""
     send = as_str(params, "send")
     expect = as_regex(params, "expect")
     if not send and expect is None:
