@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from agent.checks import Result
 from datastore.errors import ApplyError
-from datastore.operational import Operational
+from datastore.operational import MemberState, Operational
 from pfbridge.driver import Driver
 
 log = logging.getLogger("reflex.poller")
@@ -46,6 +46,8 @@ class Member:
     transitions: int = 0
     # False while the driver refused the last call: retried after every check.
     synced: bool = True
+    # Its record in the operational tree, written in place on every check (the hot path).
+    state: MemberState | None = None
 
 
 @dataclass(eq=False)
@@ -104,7 +106,7 @@ class ActionHandler:
         status = UP if optimistic or not want.checked else UNKNOWN
         m = Member(key[0], key[1], want, status)
         self._members[key] = m
-        self.op.update_member(
+        m.state = self.op.update_member(
             m.pool, m.address, status=status, since=now, last_check=0.0,
             last_result="" if want.checked else "ok", error="", checks=0, failures=0,
             transitions=0,
@@ -132,11 +134,11 @@ class ActionHandler:
         if m is None:
             return
         m.checks += 1
+        st = m.state
+        st.last_check, st.last_result, st.checks = when, result.message, m.checks
         if result.ok:
             m.ok_run += 1
             m.fail_run = 0
-            self.op.update_member(m.pool, m.address, last_check=when, last_result=result.message,
-                                  checks=m.checks)
             if m.status != UP and m.ok_run >= m.want.rise:
                 self._transition(m, UP, "", when)
                 return
@@ -144,8 +146,7 @@ class ActionHandler:
             m.failures += 1
             m.fail_run += 1
             m.ok_run = 0
-            self.op.update_member(m.pool, m.address, last_check=when, last_result=result.message,
-                                  error=result.message, checks=m.checks, failures=m.failures)
+            st.error, st.failures = result.message, m.failures
             if m.status != DOWN and m.fail_run >= m.want.fall:
                 self._transition(m, DOWN, result.message, when)
                 return

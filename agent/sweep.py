@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from agent.checks import Result
@@ -17,8 +17,39 @@ Key = tuple[str, str]  # (pool, address)
 # report(key, result, started, ended, timeout): loop times, as the poller's own tasks give them
 Report = Callable[[Key, Result, float, float, float], None]
 
-# Members due within this much of each other are sent in one batch.
-COALESCE = 0.002
+# The timer's resolution: members due in the same slot are sent in one batch.
+SLOT = 0.002
+
+
+class Wheel:
+    """Items filed in slots of SLOT seconds, each taken out no earlier than its time: O(1) to
+    file; a heap orders only the slots, of which there are few."""
+
+    def __init__(self) -> None:
+        self._slots: dict[int, list] = {}
+        self._order: list[int] = []
+
+    def add(self, when: float, item: object) -> None:
+        n = math.ceil(when / SLOT)
+        slot = self._slots.get(n)
+        if slot is None:
+            self._slots[n] = [item]
+            heapq.heappush(self._order, n)
+        else:
+            slot.append(item)
+
+    def due(self, now: float) -> Iterator:
+        """Take out every item whose slot has begun by now, in slot order."""
+        order = self._order
+        while order and order[0] * SLOT <= now:
+            yield from self._slots.pop(heapq.heappop(order))
+
+    def next(self) -> float:
+        return self._order[0] * SLOT if self._order else math.inf
+
+    def clear(self) -> None:
+        self._slots.clear()
+        self._order.clear()
 
 
 @dataclass(eq=False)
@@ -46,9 +77,8 @@ class Sweep:
         self._loop = asyncio.get_running_loop()
         self._prober = SynProber(self._answered)
         self._entries: dict[Key, Entry] = {}
-        self._due: list[tuple[float, int, Entry]] = []
-        self._deadlines: list[tuple[float, int, Entry, Token]] = []
-        self._order = itertools.count()
+        self._due = Wheel()  # (entry, due time) items
+        self._deadlines = Wheel()  # (entry, token) items
         self._timer: asyncio.TimerHandle | None = None
 
     def keys(self) -> set[Key]:
@@ -60,14 +90,14 @@ class Sweep:
         self.discard(key)
         entry = Entry(key, address, interval, timeout, first, Route(address, port))
         self._entries[key] = entry
-        heapq.heappush(self._due, (first, next(self._order), entry))
-        self._arm(first)
+        self._due.add(first, (entry, first))
+        self._arm(self._due.next())
 
     def discard(self, key: Key) -> None:
         entry = self._entries.pop(key, None)
         if entry is None:
             return
-        entry.alive = False  # its heap items are skipped when they come up
+        entry.alive = False  # its wheel items are skipped when they come up
         if entry.flight is not None:
             self._prober.forget(entry.flight)
             entry.flight = None
@@ -97,15 +127,11 @@ class Sweep:
         # Answers first: one that waited in the socket while the loop was busy is no timeout.
         self._prober.drain()
         now = self._loop.time()
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][0] <= now:
-            _, _, entry, token = heapq.heappop(deadlines)
+        for entry, token in self._deadlines.due(now):
             if entry.flight == token:
                 self._expired(entry, now)
-        due = self._due
-        horizon = now + COALESCE
-        while due and due[0][0] <= horizon:
-            at, _, entry = heapq.heappop(due)
+        wheel = self._due
+        for entry, at in wheel.due(now):
             if not entry.alive or at != entry.due:
                 continue
             if entry.flight is None:  # else its last probe is still out: skip this slot
@@ -114,11 +140,13 @@ class Sweep:
             if at <= now:  # the loop was late by whole intervals: keep the phase
                 at += ((now - at) // entry.interval + 1) * entry.interval
             entry.due = at
-            heapq.heappush(due, (at, next(self._order), entry))
-        nxt = min(due[0][0] if due else float("inf"),
-                  deadlines[0][0] if deadlines else float("inf"))
-        if nxt != float("inf"):
-            self._arm(max(nxt, now + COALESCE / 2))
+            wheel.add(at, (entry, at))
+        # Answers from the same host (loopback, or a fast LAN) are already queued: reading
+        # them now spares the event loop a wake-up for them.
+        self._prober.drain()
+        nxt = min(wheel.next(), self._deadlines.next())
+        if nxt != math.inf:
+            self._arm(nxt)
 
     def _send(self, entry: Entry, now: float) -> None:
         try:
@@ -129,7 +157,7 @@ class Sweep:
             self._report(entry.key, Result(False, strerror(exc)), now, now, entry.timeout)
             return
         entry.flight, entry.started = token, now
-        heapq.heappush(self._deadlines, (now + entry.timeout, next(self._order), entry, token))
+        self._deadlines.add(now + entry.timeout, (entry, token))
 
     def _expired(self, entry: Entry, now: float) -> None:
         self._prober.forget(entry.flight)
@@ -151,9 +179,9 @@ class Sweep:
         self._report(entry.key, Result(False, f"timeout after {round(entry.timeout, 3)} s"),
                      entry.started, now, entry.timeout)
 
-    def _answered(self, entry: Entry, token: Token, result: Result) -> None:
+    def _answered(self, entry: Entry, token: Token, result: Result, now: float) -> None:
         if entry.flight != token or not entry.alive:
             return
         entry.flight = None
         entry.retried = False
-        self._report(entry.key, result, entry.started, self._loop.time(), entry.timeout)
+        self._report(entry.key, result, entry.started, now, entry.timeout)

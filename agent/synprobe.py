@@ -9,6 +9,7 @@ import asyncio
 import ctypes
 import errno
 import os
+import random
 import socket
 import struct
 from collections.abc import Callable
@@ -40,7 +41,7 @@ UNREACHABLE6 = {0: "network is unreachable", 1: "communication administratively 
                 3: "no route to host", 4: "connection refused"}
 
 Token = tuple[bytes, int, int, int]  # member address (packed), member port, our port, seq
-Done = Callable[[Any, Token, Result], None]
+Done = Callable[[Any, Token, Result, float], None]  # ... and the loop time it came
 
 _UP = Result(True, "ok")
 _REFUSED = Result(False, "connection refused")
@@ -48,12 +49,6 @@ _REFUSED = Result(False, "connection refused")
 
 class Unavailable(OSError):
     """Raw sockets cannot be opened here (the daemon lacks CAP_NET_RAW)."""
-
-
-def _fold(total: int) -> int:
-    total = (total & 0xFFFF) + (total >> 16)
-    total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def _words(data: bytes) -> int:
@@ -168,19 +163,21 @@ class Route:
 
 class SynProber:
     """Raw sockets that send the probes' SYNs and match what comes back to the probes in
-    flight; done(owner, token, result) reports each answer."""
+    flight; done(owner, token, result, loop time) reports each answer."""
 
     def __init__(self, done: Done) -> None:
         self._done = done
         self._loop = asyncio.get_running_loop()
         self._flight: dict[Token, Any] = {}
-        self._random = b""
-        self._at = 0
+        # Seeded from the kernel: an off-path host cannot guess the sequence numbers to fake a
+        # SYN-ACK, and an on-path one sees them anyway.
+        self._seq = random.Random(os.urandom(32)).getrandbits
         self._socks: dict[str, socket.socket] = {}
         self._ports = _reserve(PORTS)
         try:
             self.ports = [sock.getsockname()[1] for sock in self._ports]
-            tcp4 = self._open("tcp4", socket.AF_INET, socket.IPPROTO_TCP, self._read4)
+            self._tcp4 = tcp4 = self._open("tcp4", socket.AF_INET, socket.IPPROTO_TCP,
+                                           self._read4)
             _attach(tcp4, _tcp_filter(self.ports))
             icmp4 = self._open("icmp4", socket.AF_INET, socket.IPPROTO_ICMP, self._read_icmp4)
             _attach(icmp4, _ICMP_FILTER)
@@ -231,29 +228,23 @@ class SynProber:
     def in_flight(self) -> int:
         return len(self._flight)
 
-    def _seq(self) -> int:
-        if self._at >= len(self._random):
-            self._random, self._at = os.urandom(4096), 0
-        at = self._at
-        self._at = at + 4
-        return int.from_bytes(self._random[at:at + 4], "big")
-
     def send(self, owner: Any, address: str, route: Route) -> Token:
         """Send one probe; the token names it in done() and forget(). Raises OSError when
         the kernel refuses at once (no route: the check fails as connect() would)."""
-        if not route.source and route.family == socket.AF_INET:
-            route.resolve(address)
-        sock = self._socks["tcp4"] if route.family == socket.AF_INET else self._ipv6()
         sport = self.ports[route.sent % PORTS]
         route.sent += 1
-        seq = self._seq()
+        seq = self._seq(32)
         if route.family == socket.AF_INET:
-            check = _fold(route.base + sport + (seq >> 16) + (seq & 0xFFFF))
+            if not route.source:
+                route.resolve(address)
+            sock = self._tcp4
+            total = route.base + sport + (seq >> 16) + (seq & 0xFFFF)
+            total = (total & 0xFFFF) + (total >> 16)
+            check = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
         else:
-            check = 0
-        packet = _SYN.pack(sport, route.port, seq, 0, _OFFSET_FLAGS, WINDOW, check, 0, 0x0204,
-                           MSS)
-        sock.sendto(packet, (address, 0))
+            sock, check = self._ipv6(), 0
+        sock.sendto(_SYN.pack(sport, route.port, seq, 0, _OFFSET_FLAGS, WINDOW, check, 0, 0x0204,
+                              MSS), (address, 0))
         token = (route.packed, route.port, sport, seq)
         self._flight[token] = owner
         return token
@@ -270,12 +261,13 @@ class SynProber:
             if name in self._socks:
                 reader()
 
-    def _answer(self, token: Token, result: Result) -> None:
+    def _answer(self, token: Token, result: Result, now: float) -> None:
         owner = self._flight.pop(token, None)
         if owner is not None:
-            self._done(owner, token, result)
+            self._done(owner, token, result, now)
 
     def _read4(self) -> None:
+        now = self._loop.time()
         sock = self._socks["tcp4"]
         unpack = _PORTS_SEQ_ACK.unpack_from
         for _ in range(65536):
@@ -290,11 +282,12 @@ class SynProber:
             flags = data[ihl + 13]
             token = (data[12:16], sport, dport, (ack - 1) & 0xFFFFFFFF)
             if flags & RST:
-                self._answer(token, _REFUSED)
+                self._answer(token, _REFUSED, now)
             elif flags & (SYN | ACK) == SYN | ACK:
-                self._answer(token, _UP)
+                self._answer(token, _UP, now)
 
     def _read6(self) -> None:
+        now = self._loop.time()
         sock = self._socks["tcp6"]
         ports = self.ports
         unpack = _PORTS_SEQ_ACK.unpack_from
@@ -312,11 +305,12 @@ class SynProber:
             token = (socket.inet_pton(socket.AF_INET6, peer[0].split("%")[0]), sport, dport,
                      (ack - 1) & 0xFFFFFFFF)
             if flags & RST:
-                self._answer(token, _REFUSED)
+                self._answer(token, _REFUSED, now)
             elif flags & (SYN | ACK) == SYN | ACK:
-                self._answer(token, _UP)
+                self._answer(token, _UP, now)
 
     def _read_icmp4(self) -> None:
+        now = self._loop.time()
         sock = self._socks["icmp4"]
         for _ in range(65536):
             try:
@@ -334,9 +328,10 @@ class SynProber:
             code = data[ihl + 1]
             message = UNREACHABLE.get(code, f"destination unreachable (code {code})")
             self._answer((data[inner + 16:inner + 20], theirs, ours, seq),
-                         Result(False, message))
+                         Result(False, message), now)
 
     def _read_icmp6(self) -> None:
+        now = self._loop.time()
         sock = self._socks["icmp6"]
         for _ in range(65536):
             try:
@@ -349,7 +344,8 @@ class SynProber:
             ours, theirs, seq = _ICMP_TCP.unpack_from(data, 48)
             code = data[1]
             message = UNREACHABLE6.get(code, f"destination unreachable (code {code})")
-            self._answer((data[8 + 24:8 + 40], theirs, ours, seq), Result(False, message))
+            self._answer((data[8 + 24:8 + 40], theirs, ours, seq), Result(False, message),
+                         now)
 
 
 def strerror(exc: OSError) -> str:

@@ -284,8 +284,9 @@ def member_address(i: int) -> str:
 
 # Loads conntrack in the namespace, as the device's NAT rules do: every check is then tracked.
 CONNTRACK = """table inet rbcap {
-    chain out { type filter hook output priority 0; ct state new counter }
-}"""
+    chain out { type filter hook output priority 0; ct state new counter; }
+}
+"""
 
 
 def capacity(members: int, seconds: float, conntrack: bool) -> None:
