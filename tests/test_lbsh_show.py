@@ -25,6 +25,8 @@ service SCR is 62.103.127.160 tcp 9
 service SCR check script path /usr/local/bin/probe
 service PING is 62.103.127.161 udp 9
 service PING check icmp interval 1000
+service MX is 62.103.127.162 tcp 25
+service MX check tcp interval 1000 half-open
 pool www_pool for WWW
 add 192.168.1.10 to www_pool port 8080 weight 3
 add 192.168.1.11 to www_pool

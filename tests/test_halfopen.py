@@ -1,0 +1,275 @@
+"""Half-open tcp checks (agent/sweep.py, agent/synprobe.py) against real listeners: up with
+the application never seeing a connection and no half-open connection left on the backend;
+refused; timed out (nftables drop); ICMP unreachable (nftables reject); no route; IPv6; the
+retry after our source address changed; re-planning between the sweep and connect tasks; the
+fall-back to connects without CAP_NET_RAW; and the lbsh statement."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lbsh_support import FIG7, Shell, xp
+from test_poller import Listener, Rig, dead_port, document, pool, service, until
+
+from agent.checks import Result
+from agent.poller import Poller
+from agent.sweep import Sweep
+from datastore.store import Datastore
+from pfbridge.libnft import in_netns
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets and namespaces need root")
+
+HALF = {"interval": 200, "timeout": 150, "rise": 1, "fall": 1, "tcp/half-open": "true"}
+PORT = 7001
+
+
+def in_thread(netns: str | None, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run body on an event loop in a thread inside netns: its sockets are made there."""
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            with in_netns(netns):
+                asyncio.run(asyncio.wait_for(body(), 60))
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=main)
+    thread.start()
+    thread.join(90)
+    assert not thread.is_alive(), "the test's event loop did not end"
+    if failure:
+        raise failure[0]
+
+
+def sh(*args: str, stdin: str | None = None) -> str:
+    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=True,
+                          timeout=30).stdout
+
+
+# Addresses on the namespace's loopback; nftables gives each a different fate.
+LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS = (f"198.18.77.{i}" for i in range(1, 6))
+NO_ROUTE = "198.19.200.1"
+RULES = f"""
+table ip t {{
+    chain in {{
+        type filter hook input priority 0;
+        ip daddr {DROPS} tcp dport {PORT} drop
+        ip daddr {HOST_UNREACH} tcp dport {PORT} reject with icmp type host-unreachable
+        ip daddr {PROHIBITS} tcp dport {PORT} reject with icmp type admin-prohibited
+    }}
+}}
+table ip6 t {{
+    chain in {{
+        type filter hook input priority 0;
+        tcp dport {PORT + 2} reject with icmpv6 type admin-prohibited
+    }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def netns() -> Iterator[str]:
+    name = f"rt{secrets.token_hex(3)}-ho"
+    sh("ip", "netns", "add", name)
+    try:
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        for address in (LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS):
+            sh("ip", "-n", name, "addr", "add", f"{address}/32", "dev", "lo")
+        sh("ip", "netns", "exec", name, "nft", "-f", "-", stdin=RULES)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False, timeout=30)
+
+
+def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path):
+    """One poller, one member for each way a SYN can end, IPv4 and IPv6."""
+
+    async def body() -> None:
+        rig = Rig(tmp_path)
+        up4 = Listener(LISTENS)
+        up4.port = PORT
+        await up4.start()
+        up6 = await Listener("::1").start()
+        members4 = [(a, None) for a in (LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS,
+                                        NO_ROUTE)]
+        rig.commit(document(
+            [service("A", PORT, HALF, n=1), service("B", PORT, HALF, n=2),
+             service("C", PORT, HALF, n=3)],
+            [pool("p4", "A", *members4), pool("p6", "B", ("::1", up6.port)),
+             pool("q6", "C", ("::1", PORT + 2))],
+        ))
+        poller = Poller(rig.ds, rig.driver)
+        await poller.start()
+        try:
+            keys = {("p4", a) for a, _ in members4} | {("p6", "::1"), ("q6", "::1")}
+            assert poller.swept() == keys and poller.tasks() == {}
+            assert await until(lambda: all(
+                (st := rig.op.member(*k)) is not None and st.checks >= 3 for k in keys))
+        finally:
+            await poller.stop()
+            await up4.stop()
+            await up6.stop()
+        errors = {k: (rig.op.member(*k).status, rig.op.member(*k).error) for k in keys}
+        assert errors == {
+            ("p4", LISTENS): ("UP", ""),
+            ("p4", REFUSES): ("DOWN", "connection refused"),
+            ("p4", DROPS): ("DOWN", "timeout after 0.15 s"),
+            ("p4", HOST_UNREACH): ("DOWN", "no route to host"),
+            ("p4", PROHIBITS): ("DOWN", "communication administratively prohibited"),
+            ("p4", NO_ROUTE): ("DOWN", "network is unreachable"),
+            ("p6", "::1"): ("UP", ""),
+            ("q6", "::1"): ("DOWN", "communication administratively prohibited"),
+        }
+        # The applications never saw a connection.
+        assert up4.accepted == 0 and up6.accepted == 0
+
+    in_thread(netns, body)
+    # Our kernel reset every SYN-ACK: no half-open connection waits on the listeners.
+    assert sh("ip", "netns", "exec", netns, "ss", "-Htn", "state", "syn-recv") == ""
+
+
+def test_member_leaves_and_returns_with_its_listener(rig: Rig):
+    async def body() -> None:
+        listener = await Listener("127.0.0.41").start()
+        port = listener.port
+        rig.commit(document([service("A", port, HALF)], [pool("pa", "A", ("127.0.0.41", None))]))
+        poller = Poller(rig.ds, rig.driver)
+        await poller.start()
+        try:
+            assert await until(lambda: rig.status("pa", "127.0.0.41") == "UP")
+            await listener.stop()
+            assert await until(lambda: rig.status("pa", "127.0.0.41") == "DOWN")
+            assert rig.op.member("pa", "127.0.0.41").error == "connection refused"
+            listener.port = port
+            await listener.start()
+            assert await until(lambda: rig.status("pa", "127.0.0.41") == "UP")
+        finally:
+            await poller.stop()
+            await listener.stop()
+        assert rig.driver_ops("127.0.0.41") == ["add", "delete", "add"]
+        assert listener.accepted == 0
+
+    asyncio.run(asyncio.wait_for(body(), 60))
+
+
+def test_replan_moves_members_between_the_sweep_and_connect_tasks(rig: Rig):
+    async def body() -> None:
+        listener = await Listener("127.0.0.42").start()
+        members = [("127.0.0.42", listener.port), ("127.0.0.43", dead_port("127.0.0.43"))]
+        rig.commit(document([service("A", 1, HALF)], [pool("pa", "A", *members)]))
+        poller = Poller(rig.ds, rig.driver)
+        await poller.start()
+        try:
+            assert poller.swept() == {("pa", "127.0.0.42"), ("pa", "127.0.0.43")}
+            assert await until(lambda: rig.status("pa", "127.0.0.42") == "UP")
+            connect = {k: v for k, v in HALF.items() if k != "tcp/half-open"}
+            rig.commit(document([service("A", 1, connect)], [pool("pa", "A", *members)]))
+            assert poller.swept() == set()
+            assert set(poller.tasks()) == {("pa", "127.0.0.42"), ("pa", "127.0.0.43")}
+            assert await until(lambda: listener.accepted >= 2)  # connects now
+            rig.commit(document([service("A", 1, HALF)], [pool("pa", "A", members[0])]))
+            assert poller.swept() == {("pa", "127.0.0.42")} and poller.tasks() == {}
+            seen = listener.accepted
+            await asyncio.sleep(0.6)
+            assert listener.accepted == seen  # the connect tasks are gone
+            assert rig.status("pa", "127.0.0.42") == "UP"
+        finally:
+            await poller.stop()
+            await listener.stop()
+
+    asyncio.run(asyncio.wait_for(body(), 60))
+
+
+def test_a_changed_source_address_is_asked_again_not_counted():
+    """A SYN whose checksum was made for our old address is dropped by the member's kernel;
+    the sweep looks the route up again and asks at once instead of counting a timeout."""
+
+    async def body() -> None:
+        listener = await Listener("127.0.0.44").start()
+        results: list[Result] = []
+        sweep = Sweep(lambda key, result, *_: results.append(result))
+        try:
+            key = ("pa", "127.0.0.44")
+            sweep.add(key, "127.0.0.44", listener.port, 10.0, 0.1,
+                      asyncio.get_running_loop().time())
+            route = sweep._entries[key].route
+            route.resolve("127.0.0.44")
+            route.source = socket.inet_aton("127.0.0.99")  # as if our address had changed
+            route.base += 99 - 1
+            assert await until(lambda: bool(results), 5)
+            assert results == [Result(True, "ok")]
+            assert socket.inet_ntoa(route.source) == "127.0.0.1"
+        finally:
+            sweep.close()
+            await listener.stop()
+
+    asyncio.run(asyncio.wait_for(body(), 30))
+
+
+FALLBACK = textwrap.dedent("""
+    import asyncio, logging, sys, tempfile
+    from pathlib import Path
+    sys.path.insert(0, "tests")
+    from test_poller import Listener, Rig, document, pool, service, until
+    from agent.poller import Poller
+
+    async def main():
+        with tempfile.TemporaryDirectory() as tmp:
+            rig = Rig(Path(tmp))
+            listener = await Listener("127.0.0.45").start()
+            rig.commit(document([service("A", listener.port, {"interval": 200,
+                "tcp/half-open": "true", "rise": 1})], [pool("pa", "A", ("127.0.0.45", None))]))
+            poller = Poller(rig.ds, rig.driver)
+            await poller.start()
+            up = await until(lambda: rig.status("pa", "127.0.0.45") == "UP")
+            print(up, sorted(poller.tasks()) == [("pa", "127.0.0.45")], listener.accepted > 0)
+            await poller.stop()
+            await listener.stop()
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    asyncio.run(main())
+""")
+
+
+def test_without_cap_net_raw_half_open_checks_connect():
+    done = subprocess.run(
+        ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw", sys.executable, "-c",
+         FALLBACK], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "True"]
+    assert "half-open tcp checks run as full connects: raw sockets need CAP_NET_RAW" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_lbsh_half_open_statement(tmp_path: Path):
+    ds = Datastore(tmp_path / "state")
+    shell = Shell(ds, tmp_path)
+    shell.batch(FIG7)
+    shell.ok("service SMTP check tcp half-open interval 1000")
+    shell.ok("commit")
+    assert [e.text for e in xp(ds.running, "rlb:services/rlb:service[rlb:name='SMTP']"
+                                             "/rlb:check/rlb:tcp/rlb:half-open")] == ["true"]
+    assert "service SMTP check tcp interval 1000 half-open" in shell.ok("show configuration")
+    shell.ok("service SMTP check tcp half-open send PING")
+    err = shell.error("commit")
+    assert err == ("ERROR: /reflex/services/service[name='SMTP']/check/tcp: must: a half-open "
+                   "tcp check cannot send or expect: it never completes the handshake")
+    assert "half-open" in "\n".join(shell.ok("help service"))
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path)
