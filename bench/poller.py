@@ -103,7 +103,8 @@ def latency(trials: int) -> None:
 
         lab = Lab.build(3)
         try:
-            latency_nft(lab, trials)
+            for half_open in (False, True):
+                latency_nft(lab, trials, half_open)
         finally:
             lab.close()
     else:
@@ -112,7 +113,7 @@ def latency(trials: int) -> None:
         latency_recording(trials)
 
 
-def latency_nft(lab, trials: int) -> None:
+def latency_nft(lab, trials: int, half_open: bool) -> None:
     from lab import INTERNAL_GW, INTERNAL_NET
 
     from pfbridge.libnft import Nft
@@ -127,7 +128,8 @@ def latency_nft(lab, trials: int) -> None:
     doc = config(
         f"<service><name>WEB</name><address>{lab.vip(3)}</address><port>80</port>"
         f"<check><interval>{INTERVAL_MS}</interval><timeout>50</timeout><rise>1</rise>"
-        f"<fall>1</fall></check></service>",
+        f"<fall>1</fall>{'<tcp><half-open>true</half-open></tcp>' if half_open else ''}"
+        f"</check></service>",
         f"<pool><name>web</name><service>WEB</service>{members}</pool>",
         device,
     )
@@ -151,7 +153,8 @@ def latency_nft(lab, trials: int) -> None:
         probe.close()
         with Nft(lab.device) as nft:
             nft.run("delete table inet reflex")
-    report_latency(values, "nft driver, kernel map slot4 read through libnftables")
+    report_latency(values, f"{'half-open' if half_open else 'connect'} checks, nft driver, "
+                           "kernel map slot4 read through libnftables")
 
 
 def latency_recording(trials: int) -> None:

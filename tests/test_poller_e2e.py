@@ -1,7 +1,8 @@
 """End to end: the poller with the nftables driver in the lab's device namespace, three real
 backends; a backend's server is killed, its member leaves the service's nftables slot map
 within one interval plus the check timeout, gets no new client connection, and comes back
-after `rise` good checks once its server runs again."""
+after `rise` good checks once its server runs again; with connect checks and with half-open
+ones (real backends across veth links, nftables and conntrack on the device)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lab import Lab, run
 from lxml import etree
 
@@ -61,7 +63,9 @@ def in_rotation(nft: Nft, address: str) -> bool:
     return re.search(rf"\b{re.escape(address)} \. {PORT}\b", text) is not None
 
 
-def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path: Path):
+@pytest.mark.parametrize("half_open", [False, True], ids=["connect", "half-open"])
+def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path: Path,
+                                                              half_open: bool):
     servers: dict[str, subprocess.Popen] = {}
     for i, b in enumerate(lab.backends, start=1):
         servers[b.address] = lab.start_server(b.ns, f"p{i}", tcp=(PORT,), udp=())
@@ -77,6 +81,9 @@ def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path
     container = etree.SubElement(running.find(f".//{{{NS}}}service"), f"{{{NS}}}check")
     for leaf, value in check.items():
         etree.SubElement(container, f"{{{NS}}}{leaf}").text = str(value)
+    if half_open:
+        tcp = etree.SubElement(container, f"{{{NS}}}tcp")
+        etree.SubElement(tcp, f"{{{NS}}}half-open").text = "true"
 
     async def body() -> None:
         loop = asyncio.get_running_loop()
@@ -113,7 +120,8 @@ def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path
             session = ds.open_session("test")
             session.load(running)
             session.commit()
-            assert set(poller.tasks()) == {("web", b.address) for b in lab.backends}
+            checked = poller.swept() if half_open else set(poller.tasks())
+            assert checked == {("web", b.address) for b in lab.backends}
             assert not in_rotation(nft, victim.address)  # UNKNOWN: not in rotation yet
             assert await wait(lambda: all(in_rotation(nft, b.address) for b in lab.backends), 10)
             assert {await who() for _ in range(9)} == names
