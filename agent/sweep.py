@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from agent.checks import Result
 from agent.synprobe import Route, SynProber, Token, strerror
+
+log = logging.getLogger("reflex.poller")
 
 Key = tuple[str, str]  # (pool, address)
 # report(key, result, started, ended, timeout): loop times, as the poller's own tasks give them
@@ -81,9 +84,6 @@ class Sweep:
         self._deadlines = Wheel()  # (entry, token) items
         self._timer: asyncio.TimerHandle | None = None
 
-    def keys(self) -> set[Key]:
-        return set(self._entries)
-
     def add(self, key: Key, address: str, port: int, interval: float, timeout: float,
             first: float) -> None:
         """Check the member every interval from loop time first on (replaces its schedule)."""
@@ -124,6 +124,16 @@ class Sweep:
 
     def _tick(self) -> None:
         self._timer = None
+        try:
+            self._round()
+        except Exception:
+            # A bug must not end every half-open check: say so and keep the timer going.
+            log.exception("half-open checks: a round of the sweep failed")
+        nxt = min(self._due.next(), self._deadlines.next())
+        if nxt != math.inf:
+            self._arm(max(nxt, self._loop.time() + SLOT))
+
+    def _round(self) -> None:
         # Answers first: one that waited in the socket while the loop was busy is no timeout.
         self._prober.drain()
         now = self._loop.time()
@@ -144,9 +154,6 @@ class Sweep:
         # Answers from the same host (loopback, or a fast LAN) are already queued: reading
         # them now spares the event loop a wake-up for them.
         self._prober.drain()
-        nxt = min(wheel.next(), self._deadlines.next())
-        if nxt != math.inf:
-            self._arm(nxt)
 
     def _send(self, entry: Entry, now: float) -> None:
         try:
@@ -155,6 +162,11 @@ class Sweep:
             return  # the socket buffer is full: this slot is skipped, not failed
         except OSError as exc:
             self._report(entry.key, Result(False, strerror(exc)), now, now, entry.timeout)
+            return
+        except Exception as exc:  # a bug: fail this check, keep the member's schedule
+            log.exception("pool %s member %s: sending a half-open check failed", *entry.key)
+            self._report(entry.key, Result(False, f"{type(exc).__name__}: {exc}"[:200]), now,
+                         now, entry.timeout)
             return
         entry.flight, entry.started = token, now
         self._deadlines.add(now + entry.timeout, (entry, token))

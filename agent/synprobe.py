@@ -105,12 +105,14 @@ def _reserve(count: int) -> list[socket.socket]:
         for _ in range(count):
             try:
                 sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-                sock.bind(("::", 0))
             except OSError:  # no IPv6 in this kernel: IPv4 only
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(sock)
                 sock.bind(("0.0.0.0", 0))
+                continue
             held.append(sock)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(("::", 0))
     except BaseException:
         for sock in held:
             sock.close()
@@ -224,9 +226,6 @@ class SynProber:
             sock.close()
         self._ports = []
         self._flight.clear()
-
-    def in_flight(self) -> int:
-        return len(self._flight)
 
     def send(self, owner: Any, address: str, route: Route) -> Token:
         """Send one probe; the token names it in done() and forget(). Raises OSError when

@@ -10,6 +10,7 @@ import asyncio
 import os
 import secrets
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -139,6 +140,47 @@ def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path):
     in_thread(netns, body)
     # Our kernel reset every SYN-ACK: no half-open connection waits on the listeners.
     assert sh("ip", "netns", "exec", netns, "ss", "-Htn", "state", "syn-recv") == ""
+
+
+def forged(source: str, sport: int, dport: int, ack: int, truncate: bool = False) -> bytes:
+    """An IPv4 packet from source: a SYN-ACK with the given ack, or only its first 4 bytes."""
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 12345, ack, 5 << 4, 0x12, 1024, 0, 0)
+    if truncate:
+        tcp = tcp[:4]
+    addr = socket.inet_aton(source)
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, addr,
+                       addr) + tcp
+
+
+def test_forged_and_truncated_answers_change_nothing(netns: str, tmp_path: Path):
+    """SYN-ACKs that do not acknowledge our sequence number, and truncated segments, sent to
+    our probe ports while the member's real answers are dropped: it stays DOWN on timeouts."""
+
+    async def body() -> None:
+        rig = Rig(tmp_path)
+        check = {**HALF, "interval": 300, "timeout": 200}
+        rig.commit(document([service("A", PORT, check)], [pool("pa", "A", (DROPS, None))]))
+        poller = Poller(rig.ds, rig.driver)
+        await poller.start()
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        try:
+            ports = poller._sweep._prober.ports
+            for _ in range(10):  # one second of forgeries
+                for port in ports:
+                    for ack in (0, 1, 0xFFFFFFFF, secrets.randbits(32)):
+                        raw.sendto(forged(DROPS, PORT, port, ack), (DROPS, 0))
+                    raw.sendto(forged(DROPS, PORT, port, 0, truncate=True), (DROPS, 0))
+                await asyncio.sleep(0.1)
+            assert await until(lambda: rig.op.member("pa", DROPS).checks >= 4)
+            st = rig.op.member("pa", DROPS)
+            assert (st.status, st.error, st.failures) == ("DOWN", "timeout after 0.2 s",
+                                                          st.checks)
+            assert "add" not in rig.driver_ops(DROPS)
+        finally:
+            raw.close()
+            await poller.stop()
+
+    in_thread(netns, body)
 
 
 def test_member_leaves_and_returns_with_its_listener(rig: Rig):
