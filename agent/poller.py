@@ -1,5 +1,5 @@
 """The poller's scheduler: one asyncio task per pool member that checks it once an interval at
-a stable phase of its own (half-open tcp checks share one batch timer instead, agent/sweep.py),
+a stable phase of its own (plain tcp checks share one batch timer instead, agent/sweep.py),
 re-planned from running after every commit; results go to the action handler."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from lxml import etree
 from agent.actions import ActionHandler, Key, Wanted
 from agent.checks import Result, Target, run_check
 from agent.sweep import Sweep
-from agent.synprobe import Unavailable
 from datastore import NS
 from pfbridge.driver import Driver
 from pfbridge.model import Config, Service
@@ -104,8 +103,12 @@ def first_due(key: Key, interval: float, now: float) -> float:
     return due + interval if due < now else due
 
 
-def half_open(probe: Probe) -> bool:
-    return probe.kind == "tcp" and ("half-open", True) in probe.params
+def swept(probe: Probe) -> bool:
+    """Whether the probe is a plain tcp check (no send, no expect), run by the sweep."""
+    if probe.kind != "tcp":
+        return False
+    params = dict(probe.params)
+    return params.get("send") is None and params.get("expect") is None
 
 
 class Limit:
@@ -197,10 +200,9 @@ class Poller:
         self.optimistic = optimistic
         self.concurrency = concurrency or _default_concurrency()
         self._tasks: dict[Key, tuple[Probe, asyncio.Task]] = {}
-        # Half-open tcp checks run in the sweep; without raw sockets, as connect tasks.
+        # Plain tcp checks run in the sweep, each other check in a task of its own.
         self._sweep: Sweep | None = None
         self._swept: dict[Key, Probe] = {}
-        self._no_raw = ""
         self._retired: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -220,6 +222,7 @@ class Poller:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._limit = Limit(self.concurrency)
+        self._sweep = Sweep(self._report, self.concurrency)
         self._watch = self._loop.create_task(self.lag.run())
         self._running = True
         if not self._subscribed:
@@ -251,8 +254,16 @@ class Poller:
         return {key: task for key, (_, task) in self._tasks.items()}
 
     def swept(self) -> set[Key]:
-        """The members whose half-open tcp checks run in the sweep."""
+        """The members whose plain tcp checks run in the sweep."""
         return set(self._swept)
+
+    def checks(self) -> dict[Key, object]:
+        """What runs each checked member's checks: its task, or its entry in the sweep. The
+        same object as long as a commit leaves the member's check alone."""
+        out: dict[Key, object] = self.tasks()
+        if self._sweep is not None:
+            out.update(self._sweep.entries())
+        return out
 
     # --- planning ---------------------------------------------------------------------
 
@@ -289,10 +300,10 @@ class Poller:
         for key, probe in p.probes.items():
             if key in self._tasks or key in self._swept:
                 continue
-            sweep = self._sweeper() if half_open(probe) else None
-            if sweep is not None:
-                sweep.add(key, probe.address, probe.port, probe.interval, probe.timeout,
-                          first_due(key, probe.interval, now))
+            if swept(probe):
+                self._sweep.add(key, probe.address, probe.port, probe.interval, probe.timeout,
+                                first_due(key, probe.interval, now),
+                                ("half-open", True) in probe.params)
                 self._swept[key] = probe
                 started_tasks += 1
             else:
@@ -302,15 +313,6 @@ class Poller:
         log.info("planned %d members (%d checked): %d checks started, %d stopped, in %.1f ms",
                  len(p.members), len(p.probes), started_tasks, stopped,
                  (time.perf_counter() - started) * 1000)
-
-    def _sweeper(self) -> Sweep | None:
-        if self._sweep is None and not self._no_raw:
-            try:
-                self._sweep = Sweep(self._report)
-            except Unavailable as exc:
-                self._no_raw = str(exc)
-                log.warning("half-open tcp checks run as full connects: %s", exc)
-        return self._sweep
 
     # --- one member's task ------------------------------------------------------------
 

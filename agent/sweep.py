@@ -1,18 +1,22 @@
-"""The poller's batch scheduler for half-open tcp checks: one timer sends the SYNs of every
-member due, answers are read in bulk as they come and timeouts expire in deadline order, so a
-check costs a few dictionary and heap operations instead of a task, a socket and a future."""
+"""The poller's batch scheduler for plain tcp checks (no send/expect): one timer starts the
+checks of every member due, half-open ones as SYNs (agent/synprobe.py) and the others as
+connects (agent/connectprobe.py); answers are read in bulk as they come and timeouts expire in
+deadline order, so a check costs a few dictionary operations instead of a task and futures."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from agent.checks import Result
-from agent.synprobe import Route, SynProber, Token, strerror
+from agent.connectprobe import ConnectProber
+from agent.synprobe import Route, SynProber, Unavailable, strerror
 
 log = logging.getLogger("reflex.poller")
 
@@ -65,30 +69,42 @@ class Entry:
     timeout: float
     due: float
     route: Route
-    flight: Token | None = None
+    half_open: bool
+    prober: Any = None  # the SynProber or ConnectProber its checks go through
+    flight: Any = None  # the prober's token of the check in flight
     started: float = 0.0
     alive: bool = True
     retried: bool = False  # sent again at once after a timeout (see _expired)
+    waiting: bool = False  # in the queue for a descriptor (see Sweep.limit)
 
 
 class Sweep:
-    """Half-open probes of many members on one timer; raises synprobe.Unavailable without
-    CAP_NET_RAW."""
+    """Plain tcp checks of many members on one timer. At most limit connects are in flight
+    (each holds a descriptor); members due beyond that wait in order."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, limit: int) -> None:
         self._report = report
         self._loop = asyncio.get_running_loop()
-        self._prober = SynProber(self._answered)
+        self.limit = limit
+        self._connect = ConnectProber(self._answered)
+        # Made on the first half-open check; None and a reason once it cannot be made.
+        self._syn: SynProber | None = None
+        self.no_raw = ""
+        self._waiting: collections.deque[Entry] = collections.deque()
         self._entries: dict[Key, Entry] = {}
         self._due = Wheel()  # (entry, due time) items
         self._deadlines = Wheel()  # (entry, token) items
         self._timer: asyncio.TimerHandle | None = None
 
+    def entries(self) -> dict[Key, Entry]:
+        return dict(self._entries)
+
     def add(self, key: Key, address: str, port: int, interval: float, timeout: float,
-            first: float) -> None:
+            first: float, half_open: bool) -> None:
         """Check the member every interval from loop time first on (replaces its schedule)."""
         self.discard(key)
-        entry = Entry(key, address, interval, timeout, first, Route(address, port))
+        entry = Entry(key, address, interval, timeout, first, Route(address, port), half_open)
+        entry.prober = self._prober(half_open)
         self._entries[key] = entry
         self._due.add(first, (entry, first))
         self._arm(self._due.next())
@@ -97,9 +113,9 @@ class Sweep:
         entry = self._entries.pop(key, None)
         if entry is None:
             return
-        entry.alive = False  # its wheel items are skipped when they come up
+        entry.alive = False  # its wheel and queue items are skipped when they come up
         if entry.flight is not None:
-            self._prober.forget(entry.flight)
+            entry.prober.forget(entry.flight)
             entry.flight = None
 
     def close(self) -> None:
@@ -110,7 +126,25 @@ class Sweep:
             self.discard(key)
         self._due.clear()
         self._deadlines.clear()
-        self._prober.close()
+        self._waiting.clear()
+        self._connect.close()
+        if self._syn is not None:
+            self._syn.close()
+            self._syn = None
+
+    def _prober(self, half_open: bool) -> SynProber | ConnectProber:
+        if half_open and self._syn is None and not self.no_raw:
+            try:
+                self._syn = SynProber(self._answered)
+            except Unavailable as exc:
+                self.no_raw = str(exc)
+                log.warning("half-open tcp checks run as full connects: %s", exc)
+        return self._syn if half_open and self._syn is not None else self._connect
+
+    def _drain(self) -> None:
+        self._connect.drain()
+        if self._syn is not None:
+            self._syn.drain()
 
     # --- the timer --------------------------------------------------------------------
 
@@ -135,17 +169,27 @@ class Sweep:
 
     def _round(self) -> None:
         # Answers first: one that waited in the socket while the loop was busy is no timeout.
-        self._prober.drain()
+        self._drain()
         now = self._loop.time()
         for entry, token in self._deadlines.due(now):
             if entry.flight == token:
                 self._expired(entry, now)
+        waiting, connect = self._waiting, self._connect
+        while waiting and connect.in_flight() < self.limit:
+            entry = waiting.popleft()
+            entry.waiting = False
+            if entry.alive and entry.flight is None:
+                self._send(entry, now)
         wheel = self._due
         for entry, at in wheel.due(now):
             if not entry.alive or at != entry.due:
                 continue
-            if entry.flight is None:  # else its last probe is still out: skip this slot
-                self._send(entry, now)
+            if entry.flight is None and not entry.waiting:  # else this slot is skipped
+                if entry.prober is connect and (waiting or connect.in_flight() >= self.limit):
+                    entry.waiting = True
+                    waiting.append(entry)
+                else:
+                    self._send(entry, now)
             at += entry.interval
             if at <= now:  # the loop was late by whole intervals: keep the phase
                 at += ((now - at) // entry.interval + 1) * entry.interval
@@ -153,18 +197,18 @@ class Sweep:
             wheel.add(at, (entry, at))
         # Answers from the same host (loopback, or a fast LAN) are already queued: reading
         # them now spares the event loop a wake-up for them.
-        self._prober.drain()
+        self._drain()
 
     def _send(self, entry: Entry, now: float) -> None:
         try:
-            token = self._prober.send(entry, entry.address, entry.route)
+            token = entry.prober.send(entry, entry.address, entry.route)
         except BlockingIOError:
             return  # the socket buffer is full: this slot is skipped, not failed
         except OSError as exc:
             self._report(entry.key, Result(False, strerror(exc)), now, now, entry.timeout)
             return
         except Exception as exc:  # a bug: fail this check, keep the member's schedule
-            log.exception("pool %s member %s: sending a half-open check failed", *entry.key)
+            log.exception("pool %s member %s: starting a tcp check failed", *entry.key)
             self._report(entry.key, Result(False, f"{type(exc).__name__}: {exc}"[:200]), now,
                          now, entry.timeout)
             return
@@ -172,9 +216,9 @@ class Sweep:
         self._deadlines.add(now + entry.timeout, (entry, token))
 
     def _expired(self, entry: Entry, now: float) -> None:
-        self._prober.forget(entry.flight)
+        entry.prober.forget(entry.flight)
         entry.flight = None
-        if not entry.retried:
+        if entry.prober is self._syn and not entry.retried:
             # Our address towards the member changed: the SYN carried a checksum made for
             # the old one and was dropped. Ask again at once rather than count a failure.
             try:
@@ -191,7 +235,7 @@ class Sweep:
         self._report(entry.key, Result(False, f"timeout after {round(entry.timeout, 3)} s"),
                      entry.started, now, entry.timeout)
 
-    def _answered(self, entry: Entry, token: Token, result: Result, now: float) -> None:
+    def _answered(self, entry: Entry, token: object, result: Result, now: float) -> None:
         if entry.flight != token or not entry.alive:
             return
         entry.flight = None

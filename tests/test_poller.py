@@ -383,10 +383,10 @@ def test_commit_from_another_thread_is_planned_on_the_loop(rig: Rig):
         poller = Poller(rig.ds, rig.driver)
         await poller.start()
         try:
-            assert poller.tasks() == {}
+            assert poller.checks() == {}
             doc = document([service("A", 80, FAST)], [pool("pa", "A", ("127.0.0.23", srv.port))])
             await asyncio.get_running_loop().run_in_executor(None, rig.commit, doc)
-            assert await until(lambda: set(poller.tasks()) == {("pa", "127.0.0.23")})
+            assert await until(lambda: set(poller.checks()) == {("pa", "127.0.0.23")})
             assert await until(lambda: rig.status("pa", "127.0.0.23") == "UP")
         finally:
             await poller.stop()
@@ -405,7 +405,7 @@ def test_check_none_is_up_at_once(rig: Rig):
         try:
             assert rig.status("pa", "127.0.0.10") == "UP"
             assert rig.driver.live("pa") == {"127.0.0.10"}
-            assert poller.tasks() == {}
+            assert poller.checks() == {}
         finally:
             await poller.stop()
 
@@ -465,7 +465,7 @@ def test_driver_refusal_is_logged_and_retried(rig: Rig, caplog):
         try:
             assert await until(lambda: rig.status("pa", "127.0.0.13") == "UP")
             assert await until(lambda: rig.driver.live("pa") == {"127.0.0.13"})
-            assert not poller.tasks()[("pa", "127.0.0.13")].done()
+            assert poller.checks()[("pa", "127.0.0.13")].alive  # a refusal ends no check
         finally:
             await poller.stop()
             await srv.stop()
@@ -491,35 +491,35 @@ def test_replan_keeps_untouched_checks_and_drops_removed_state(rig: Rig):
         try:
             assert await until(lambda: rig.status("pa", "127.0.0.14") == "UP"
                                and rig.status("pb", "127.0.0.15") == "UP")
-            task_a = poller.tasks()[("pa", "127.0.0.14")]
-            task_b = poller.tasks()[("pb", "127.0.0.15")]
+            # Plain tcp checks: the sweep's entries (a task's, for other kinds).
+            task_a = poller.checks()[("pa", "127.0.0.14")]
+            task_b = poller.checks()[("pb", "127.0.0.15")]
             checks_a = rig.op.member("pa", "127.0.0.14").checks
             # B's interval changes, A gains a member: only B's check restarts.
             rig.commit(document(
                 [svc_a, service("B", 80, {**FAST, "interval": 200}, n=2)],
                 [pool("pa", "A", pa, ("127.0.0.16", c.port)),
                  pool("pb", "B", ("127.0.0.15", b.port))]))
-            tasks = poller.tasks()
-            assert tasks[("pa", "127.0.0.14")] is task_a and not task_a.done()
+            tasks = poller.checks()
+            assert tasks[("pa", "127.0.0.14")] is task_a and task_a.alive
             assert tasks[("pb", "127.0.0.15")] is not task_b
-            assert await until(task_b.done)
+            assert not task_b.alive
             assert rig.status("pa", "127.0.0.16") == "UNKNOWN"
             assert rig.status("pb", "127.0.0.15") == "UP"  # a restarted check keeps the status
             assert await until(lambda: rig.op.member("pa", "127.0.0.14").checks >= checks_a + 2)
             assert rig.op.member("pa", "127.0.0.14").transitions == 1
             # A commit the poller does not care about restarts nothing.
-            before = poller.tasks()
+            before = poller.checks()
             text = etree.tostring(rig.ds.running).decode()
             rig.commit(text.replace("<hostname>lab</hostname>", "<hostname>lab2</hostname>"))
-            assert poller.tasks() == before
+            assert poller.checks() == before
             # Removing pool pb, service B and member 127.0.0.16 drops their state.
-            old = poller.tasks()
+            old = poller.checks()
             rig.op.update_service("B", packets=1)
             rig.commit(document([svc_a], [pool("pa", "A", pa)]))
-            assert set(poller.tasks()) == {("pa", "127.0.0.14")}
-            assert poller.tasks()[("pa", "127.0.0.14")] is task_a
-            assert await until(lambda: old[("pb", "127.0.0.15")].done()
-                               and old[("pa", "127.0.0.16")].done())
+            assert set(poller.checks()) == {("pa", "127.0.0.14")}
+            assert poller.checks()[("pa", "127.0.0.14")] is task_a
+            assert not old[("pb", "127.0.0.15")].alive and not old[("pa", "127.0.0.16")].alive
             assert rig.op.member("pb", "127.0.0.15") is None
             assert rig.op.member("pa", "127.0.0.16") is None
             assert rig.op.pool("pb") is None and rig.op.service("B") is None
@@ -530,7 +530,7 @@ def test_replan_keeps_untouched_checks_and_drops_removed_state(rig: Rig):
             await poller.stop()
             for srv in (a, b, c):
                 await srv.stop()
-        assert task_a.done()
+        assert not task_a.alive and poller.checks() == {}
 
     run(body())
 

@@ -72,8 +72,8 @@ async def connect_only(target: Target) -> None:
 @register("tcp", {"half-open": False})
 async def check_tcp(target: Target, params: Params, timeout: float) -> Result:
     """Connect (the kernel picks the source port), then send and expect if configured. The
-    poller runs half-open checks itself (agent/sweep.py); one that reaches here, without raw
-    sockets, connects instead: the same verdict at a higher cost."""
+    poller runs the checks without send and expect in its sweep (agent/sweep.py), half-open
+    ones included; here a half-open check connects: the same verdict at a higher cost."""
     send = as_str(params, "send")
     expect = as_regex(params, "expect")
     if not send and expect is None:

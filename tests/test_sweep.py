@@ -1,8 +1,9 @@
-"""Half-open tcp checks (agent/sweep.py, agent/synprobe.py) against real listeners: up with
-the application never seeing a connection and no half-open connection left on the backend;
-refused; timed out (nftables drop); ICMP unreachable (nftables reject); no route; IPv6; the
-retry after our source address changed; re-planning between the sweep and connect tasks; the
-fall-back to connects without CAP_NET_RAW; and the lbsh statement."""
+"""The poller's sweep of plain tcp checks (agent/sweep.py), half-open (agent/synprobe.py) and
+connect (agent/connectprobe.py), against real listeners: every verdict (up, refused, timed out
+behind an nftables drop, ICMP unreachable from an nftables reject, no route; IPv4 and IPv6);
+half-open checks never seen by the application and leaving no half-open connection; the
+connect limit; forged answers; the retry after our source address changed; re-planning between
+half-open, connect and task checks; the fall-back without CAP_NET_RAW; the lbsh statement."""
 
 from __future__ import annotations
 
@@ -61,13 +62,14 @@ def sh(*args: str, stdin: str | None = None) -> str:
 
 
 # Addresses on the namespace's loopback; nftables gives each a different fate.
-LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS = (f"198.18.77.{i}" for i in range(1, 6))
+LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS, DROPS2, DROPS3 = (
+    f"198.18.77.{i}" for i in range(1, 8))
 NO_ROUTE = "198.19.200.1"
 RULES = f"""
 table ip t {{
     chain in {{
         type filter hook input priority 0;
-        ip daddr {DROPS} tcp dport {PORT} drop
+        ip daddr {{ {DROPS}, {DROPS2}, {DROPS3} }} tcp dport {PORT} drop
         ip daddr {HOST_UNREACH} tcp dport {PORT} reject with icmp type host-unreachable
         ip daddr {PROHIBITS} tcp dport {PORT} reject with icmp type admin-prohibited
     }}
@@ -87,7 +89,7 @@ def netns() -> Iterator[str]:
     sh("ip", "netns", "add", name)
     try:
         sh("ip", "-n", name, "link", "set", "lo", "up")
-        for address in (LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS):
+        for address in (LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS, DROPS2, DROPS3):
             sh("ip", "-n", name, "addr", "add", f"{address}/32", "dev", "lo")
         sh("ip", "netns", "exec", name, "nft", "-f", "-", stdin=RULES)
         yield name
@@ -95,8 +97,18 @@ def netns() -> Iterator[str]:
         subprocess.run(["ip", "netns", "del", name], check=False, timeout=30)
 
 
-def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path):
-    """One poller, one member for each way a SYN can end, IPv4 and IPv6."""
+# What a connect check says where a half-open one names the ICMP code: the kernel's errno
+# for IPv4; for IPv6 on loopback, Linux's TCP keeps this error as a soft one and retries the
+# SYN until the check times out (a half-open check reads the ICMPv6 message itself).
+CONNECT_WORDS = {"communication administratively prohibited": "no route to host"}
+CONNECT_WORDS6 = {"communication administratively prohibited": "timeout after 0.15 s"}
+
+
+@pytest.mark.parametrize("half_open", [True, False], ids=["half-open", "connect"])
+def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path, half_open: bool):
+    """One poller, one member for each way a SYN can end, IPv4 and IPv6; both kinds of
+    check run in the sweep."""
+    check = HALF if half_open else {k: v for k, v in HALF.items() if k != "tcp/half-open"}
 
     async def body() -> None:
         rig = Rig(tmp_path)
@@ -107,8 +119,8 @@ def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path):
         members4 = [(a, None) for a in (LISTENS, REFUSES, DROPS, HOST_UNREACH, PROHIBITS,
                                         NO_ROUTE)]
         rig.commit(document(
-            [service("A", PORT, HALF, n=1), service("B", PORT, HALF, n=2),
-             service("C", PORT, HALF, n=3)],
+            [service("A", PORT, check, n=1), service("B", PORT, check, n=2),
+             service("C", PORT, check, n=3)],
             [pool("p4", "A", *members4), pool("p6", "B", ("::1", up6.port)),
              pool("q6", "C", ("::1", PORT + 2))],
         ))
@@ -124,7 +136,7 @@ def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path):
             await up4.stop()
             await up6.stop()
         errors = {k: (rig.op.member(*k).status, rig.op.member(*k).error) for k in keys}
-        assert errors == {
+        expected = {
             ("p4", LISTENS): ("UP", ""),
             ("p4", REFUSES): ("DOWN", "connection refused"),
             ("p4", DROPS): ("DOWN", "timeout after 0.15 s"),
@@ -134,12 +146,51 @@ def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path):
             ("p6", "::1"): ("UP", ""),
             ("q6", "::1"): ("DOWN", "communication administratively prohibited"),
         }
-        # The applications never saw a connection.
-        assert up4.accepted == 0 and up6.accepted == 0
+        if not half_open:
+            expected = {k: (st, (CONNECT_WORDS6 if k[0] == "q6" else CONNECT_WORDS).get(e, e))
+                        for k, (st, e) in expected.items()}
+        assert errors == expected
+        # Half-open: the applications never saw a connection; connect: they did.
+        assert (up4.accepted > 0, up6.accepted > 0) == (not half_open, not half_open)
 
     in_thread(netns, body)
     # Our kernel reset every SYN-ACK: no half-open connection waits on the listeners.
     assert sh("ip", "netns", "exec", netns, "ss", "-Htn", "state", "syn-recv") == ""
+
+
+def test_connects_beyond_the_limit_wait_their_turn(netns: str, tmp_path: Path):
+    """With room for two connects, three members whose SYNs vanish hold at most two
+    descriptors at once, yet each gets its checks in turn, and so does a listening member."""
+
+    async def body() -> None:
+        rig = Rig(tmp_path)
+        up = Listener(LISTENS)
+        up.port = PORT
+        await up.start()
+        check = {"interval": 200, "timeout": 300, "rise": 1, "fall": 1}
+        hung = (DROPS, DROPS2, DROPS3)
+        rig.commit(document([service("A", PORT, check)],
+                            [pool("p", "A", *[(a, None) for a in (*hung, LISTENS)])]))
+        poller = Poller(rig.ds, rig.driver, concurrency=2)
+        await poller.start()
+        peak = 0
+        try:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 3
+            while loop.time() < end:
+                peak = max(peak, poller._sweep._connect.in_flight())
+                await asyncio.sleep(0.005)
+        finally:
+            await poller.stop()
+            await up.stop()
+        assert peak == 2
+        for address in hung:
+            st = rig.op.member("p", address)
+            assert (st.status, st.error) == ("DOWN", "timeout after 0.3 s") and st.checks >= 2
+        st = rig.op.member("p", LISTENS)
+        assert st.status == "UP" and st.checks >= 2
+
+    in_thread(netns, body)
 
 
 def forged(source: str, sport: int, dport: int, ack: int, truncate: bool = False) -> bytes:
@@ -164,7 +215,7 @@ def test_forged_and_truncated_answers_change_nothing(netns: str, tmp_path: Path)
         await poller.start()
         raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         try:
-            ports = poller._sweep._prober.ports
+            ports = poller._sweep._syn.ports
             for _ in range(10):  # one second of forgeries
                 for port in ports:
                     for ack in (0, 1, 0xFFFFFFFF, secrets.randbits(32)):
@@ -207,26 +258,35 @@ def test_member_leaves_and_returns_with_its_listener(rig: Rig):
     asyncio.run(asyncio.wait_for(body(), 60))
 
 
-def test_replan_moves_members_between_the_sweep_and_connect_tasks(rig: Rig):
+def test_replan_moves_members_between_half_open_connect_and_tasks(rig: Rig):
+    """Half-open and plain connect checks both run in the sweep; send/expect ones in tasks."""
+
     async def body() -> None:
-        listener = await Listener("127.0.0.42").start()
+        listener = await Listener("127.0.0.42", answers=[]).start()
         members = [("127.0.0.42", listener.port), ("127.0.0.43", dead_port("127.0.0.43"))]
+        keys = {("pa", "127.0.0.42"), ("pa", "127.0.0.43")}
+        connect = {k: v for k, v in HALF.items() if k != "tcp/half-open"}
         rig.commit(document([service("A", 1, HALF)], [pool("pa", "A", *members)]))
         poller = Poller(rig.ds, rig.driver)
         await poller.start()
         try:
-            assert poller.swept() == {("pa", "127.0.0.42"), ("pa", "127.0.0.43")}
+            assert poller.swept() == keys and poller.tasks() == {}
+            assert all(e.half_open for e in poller.checks().values())
             assert await until(lambda: rig.status("pa", "127.0.0.42") == "UP")
-            connect = {k: v for k, v in HALF.items() if k != "tcp/half-open"}
+            assert listener.accepted == 0
             rig.commit(document([service("A", 1, connect)], [pool("pa", "A", *members)]))
-            assert poller.swept() == set()
-            assert set(poller.tasks()) == {("pa", "127.0.0.42"), ("pa", "127.0.0.43")}
+            assert poller.swept() == keys and poller.tasks() == {}
+            assert not any(e.half_open for e in poller.checks().values())
             assert await until(lambda: listener.accepted >= 2)  # connects now
+            expect = {**connect, "tcp/send": "ping\\n", "tcp/expect": "OK"}
+            rig.commit(document([service("A", 1, expect)], [pool("pa", "A", *members)]))
+            assert poller.swept() == set() and set(poller.tasks()) == keys
             rig.commit(document([service("A", 1, HALF)], [pool("pa", "A", members[0])]))
             assert poller.swept() == {("pa", "127.0.0.42")} and poller.tasks() == {}
+            await asyncio.sleep(0.1)  # a connect the task had begun may still land
             seen = listener.accepted
             await asyncio.sleep(0.6)
-            assert listener.accepted == seen  # the connect tasks are gone
+            assert listener.accepted == seen  # no connect check is left
             assert rig.status("pa", "127.0.0.42") == "UP"
         finally:
             await poller.stop()
@@ -242,11 +302,11 @@ def test_a_changed_source_address_is_asked_again_not_counted():
     async def body() -> None:
         listener = await Listener("127.0.0.44").start()
         results: list[Result] = []
-        sweep = Sweep(lambda key, result, *_: results.append(result))
+        sweep = Sweep(lambda key, result, *_: results.append(result), 16)
         try:
             key = ("pa", "127.0.0.44")
             sweep.add(key, "127.0.0.44", listener.port, 10.0, 0.1,
-                      asyncio.get_running_loop().time())
+                      asyncio.get_running_loop().time(), True)
             route = sweep._entries[key].route
             route.resolve("127.0.0.44")
             route.source = socket.inet_aton("127.0.0.99")  # as if our address had changed
@@ -277,7 +337,8 @@ FALLBACK = textwrap.dedent("""
             poller = Poller(rig.ds, rig.driver)
             await poller.start()
             up = await until(lambda: rig.status("pa", "127.0.0.45") == "UP")
-            print(up, sorted(poller.tasks()) == [("pa", "127.0.0.45")], listener.accepted > 0)
+            seen = await until(lambda: listener.accepted > 0)  # it connects
+            print(up, poller.swept() == {("pa", "127.0.0.45")}, seen)
             await poller.stop()
             await listener.stop()
 
