@@ -142,8 +142,9 @@ class Sweep:
         return self._syn if half_open and self._syn is not None else self._connect
 
     def _drain(self) -> None:
-        self._connect.drain()
-        if self._syn is not None:
+        if self._connect.in_flight():
+            self._connect.drain()
+        if self._syn is not None and self._syn.in_flight():
             self._syn.drain()
 
     # --- the timer --------------------------------------------------------------------

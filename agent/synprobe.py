@@ -227,6 +227,9 @@ class SynProber:
         self._ports = []
         self._flight.clear()
 
+    def in_flight(self) -> int:
+        return len(self._flight)
+
     def send(self, owner: Any, address: str, route: Route) -> Token:
         """Send one probe; the token names it in done() and forget(). Raises OSError when
         the kernel refuses at once (no route: the check fails as connect() would)."""
