@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.checks import Result
-from agent.synprobe import Route
+from agent.synprobe import Route, mark
 
 Token = tuple[int, int]  # descriptor, serial (a descriptor number is soon used again)
 Done = Callable[[Any, Token, Result, float], None]
@@ -40,6 +40,7 @@ class ConnectProber:
         self._epoll = select.epoll()
         self._flight: dict[int, tuple[socket.socket, Any, Token]] = {}
         self._serial = itertools.count()
+        self._marking = True  # until the kernel refuses (no CAP_NET_ADMIN)
         self._loop.add_reader(self._epoll.fileno(), self.drain)
 
     def in_flight(self) -> int:
@@ -52,6 +53,8 @@ class ConnectProber:
         sock = socket.socket(route.family, socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
+            if self._marking:
+                self._marking = mark(sock)
             code = sock.connect_ex((address, route.port))
             if code not in _STARTED:
                 raise OSError(code, os.strerror(code))

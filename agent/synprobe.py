@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.checks import Result
+from pfbridge.driver import CHECK_MARK
 
 SYN, RST, ACK = 0x02, 0x04, 0x10
 # linux/asm-generic/socket.h: the socket module exports neither
@@ -120,12 +121,23 @@ def _reserve(count: int) -> list[socket.socket]:
     return held
 
 
+def mark(sock: socket.socket) -> bool:
+    """Give the socket the checks' mark (their conntrack timeouts); False without
+    CAP_NET_ADMIN, when the kernel's own timeouts apply."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, CHECK_MARK)
+    except PermissionError:
+        return False
+    return True
+
+
 def _raw(family: int, proto: int) -> socket.socket:
     try:
         sock = socket.socket(family, socket.SOCK_RAW, proto)
     except PermissionError as exc:
         raise Unavailable(f"raw sockets need CAP_NET_RAW: {exc.strerror.lower()}") from None
     sock.setblocking(False)
+    mark(sock)
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)  # past rmem_max, as root
     except OSError:

@@ -41,7 +41,8 @@ sys.path[0:1] = [str(ROOT), str(ROOT / "tests")]
 from agent.poller import Poller  # noqa: E402
 from datastore import NS  # noqa: E402
 from datastore.store import Datastore  # noqa: E402
-from pfbridge import load_driver  # noqa: E402
+from pfbridge import load_driver, nft_render  # noqa: E402
+from pfbridge.model import Config  # noqa: E402
 
 INTERVAL_MS = 100
 PORT = 9090
@@ -285,13 +286,6 @@ def member_address(i: int) -> str:
     return f"127.{1 + i // 62500}.{(i // 250) % 250}.{1 + i % 250}"
 
 
-# Loads conntrack in the namespace, as the device's NAT rules do: every check is then tracked.
-CONNTRACK = """table inet rbcap {
-    chain out { type filter hook output priority 0; ct state new counter; }
-}
-"""
-
-
 def capacity(members: int, seconds: float, conntrack: bool) -> None:
     nofile = raise_nofile()
     netns = None
@@ -307,8 +301,11 @@ def capacity(members: int, seconds: float, conntrack: bool) -> None:
         if netns:
             subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True, timeout=30)
             if conntrack:
-                subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", "-"], input=CONNTRACK,
-                               text=True, check=True, timeout=30)
+                # The device's own table, with no service: conntrack for NAT, and the checks'
+                # conntrack timeouts.
+                subprocess.run(["ip", "netns", "exec", netns, "nft", "-f", "-"],
+                               input=nft_render.script(Config(), {}), text=True, check=True,
+                               timeout=30)
         cmd = [sys.executable, "-c", ACCEPTOR, str(PORT)]
         acceptor = subprocess.Popen(["ip", "netns", "exec", netns, *cmd] if netns else cmd,
                                     stdout=subprocess.PIPE, text=True)
@@ -332,6 +329,13 @@ def capacity(members: int, seconds: float, conntrack: bool) -> None:
                 listener -= cpu_before
             report_capacity(mode, members, runs[mode], load, listener, nofile, netns,
                             conntrack)
+            if conntrack:
+                # -L, not -C: -C also counts expired entries that garbage collection has not
+                # reached yet.
+                listed = subprocess.run(["ip", "netns", "exec", netns, "conntrack", "-L"],
+                                        capture_output=True, text=True, timeout=60).stdout
+                print(f"  conntrack entries just after: {len(listed.splitlines())} (the "
+                      f"checks' timeouts: {nft_render.CHECK_TIMEOUTS})")
     finally:
         if acceptor is not None:
             acceptor.terminate()
@@ -430,7 +434,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=10000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--conntrack", action="store_true",
-                        help="track connections in the capacity namespace, as a device does")
+                        help="load table inet reflex (conntrack, the checks' timeouts) in the "
+                             "capacity namespace, as on a device")
     args = parser.parse_args()
     # Transitions are logged as warnings; the figures are what this prints.
     logging.basicConfig(level=logging.ERROR)

@@ -9,10 +9,14 @@ from typing import Any
 from datastore.errors import ApplyError
 from pfbridge.model import Config, Member
 
-__all__ = ["ApplyError", "Driver", "Live"]
+__all__ = ["CHECK_MARK", "ApplyError", "Driver", "Live"]
 
 
 Live = dict[str, frozenset[str]]
+
+# The socket mark (SO_MARK) of the poller's tcp checks: a driver may give their connections
+# conntrack timeouts of their own (the nft driver does: see nft_render.CHECK_TIMEOUTS).
+CHECK_MARK = 0x52464C58  # "RFLX"
 
 
 class Driver(ABC):

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pfbridge.driver import CHECK_MARK
 from pfbridge.model import Config, Device, Pool, Service
 
 TABLE = "inet reflex"
@@ -31,6 +32,13 @@ HASH_SEED = 0x7265666C
 # conntrack label bit of reflected connections: a label bit, unlike ct mark, leaves whatever
 # else the host keeps in the connection's labels alone
 REFLECTED_LABEL = 127  # fixed so both devices of a CARP pair hash a client alike
+
+# conntrack timeouts (seconds) of the poller's tcp checks, by their socket mark. A check
+# ends in CLOSE within a millisecond, where the kernel keeps CLOSE 10 s and an unanswered
+# SYN 120 s: 10,000 checks a second would hold 100,000 entries of the table that NAT needs.
+# SYN_SENT still outlasts any sensible check timeout, so a late SYN-ACK finds its entry.
+CHECK_TIMEOUTS = ("syn_sent: 30, syn_recv: 30, established: 30, fin_wait: 2, close_wait: 2, "
+                  "last_ack: 2, time_wait: 2, close: 1")
 
 _IFNAME = re.compile(r"[A-Za-z0-9_.:\-]{1,15}")
 _SELECTOR = {
@@ -417,7 +425,13 @@ def base_chains(device: Device) -> dict[str, tuple[str, list[str]]]:
             match, key = f.ct_key(p)
             track.append(f"ct state new {match} {key} @stickysvc{f.v} meta mark set 0")
 
+    # A timeout policy attaches to an entry conntrack has made but not yet confirmed: after
+    # the conntrack hook, before postrouting; a raw-priority chain would be too early.
+    checks = [f'meta mark {CHECK_MARK:#x} meta nfproto ipv{f.v} ct timeout set "checks{f.v}"'
+              for f in FAMILIES]
+
     return {
+        "checks": ("type filter hook output priority filter; policy accept;", checks),
         "prerouting": ("type nat hook prerouting priority dstnat; policy accept;", pre),
         "services": ("", services),
         "postrouting": ("type nat hook postrouting priority srcnat; policy accept;", post),
@@ -468,6 +482,9 @@ def script(
         lines.append(f"\tmap {name} {{" if ":" in decl.split(";")[0] else f"\tset {name} {{")
         lines += body
         lines.append("\t}")
+    for f in FAMILIES:
+        lines += [f"\tct timeout checks{f.v} {{", "\t\tprotocol tcp",
+                  f"\t\tl3proto {f.ip}", f"\t\tpolicy = {{ {CHECK_TIMEOUTS} }}", "\t}"]
     for name, rules in sorted(chains_for(ps.values()).items()):
         lines.append(f"\tchain {name} {{")
         lines += [f"\t\t{r}" for r in rules]

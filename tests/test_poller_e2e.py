@@ -57,6 +57,14 @@ def in_device(lab: Lab, body: Callable[[], Awaitable[None]], limit: float = 120)
         raise failure[0]
 
 
+def check_flows(lab: Lab) -> list[tuple[str, int]]:
+    """(state, seconds left) of the device's conntrack entries of connections to PORT: the
+    checks' (clients reach the backends through the service address, port 80)."""
+    out = run("conntrack", "-L", "-p", "tcp", "--orig-port-dst", str(PORT), ns=lab.device).stdout
+    return [(f[3], int(f[2])) for f in (line.split() for line in out.splitlines())
+            if len(f) > 3 and f[0] == "tcp"]
+
+
 def in_rotation(nft: Nft, address: str) -> bool:
     """Whether address is a member target in the slot map of table inet reflex."""
     text = nft.run("list map inet reflex slot4")
@@ -125,6 +133,11 @@ def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path
             assert not in_rotation(nft, victim.address)  # UNKNOWN: not in rotation yet
             assert await wait(lambda: all(in_rotation(nft, b.address) for b in lab.backends), 10)
             assert {await who() for _ in range(9)} == names
+            # The checks' marked connections carry the short timeouts of nft_render (the
+            # kernel's own would keep CLOSE entries for 10 s, SYN_SENT ones for 120 s).
+            flows = await loop.run_in_executor(None, check_flows, lab)
+            assert flows and all(left <= 30 for _, left in flows), flows
+            assert all(left <= 1 for state, left in flows if state == "CLOSE"), flows
 
             proc = servers.pop(victim.address)
             proc.terminate()
