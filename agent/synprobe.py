@@ -280,6 +280,13 @@ class SynProber:
         if owner is not None:
             self._done(owner, token, result, now)
 
+    def _segment(self, token: Token, flags: int, now: float) -> None:
+        """A segment that answers our SYN: a reset refuses, a SYN-ACK accepts."""
+        if flags & RST:
+            self._answer(token, _REFUSED, now)
+        elif flags & (SYN | ACK) == SYN | ACK:
+            self._answer(token, _UP, now)
+
     def _read4(self) -> None:
         now = self._loop.time()
         sock = self._socks["tcp4"]
@@ -294,11 +301,7 @@ class SynProber:
                 continue
             sport, dport, _, ack = unpack(data, ihl)
             flags = data[ihl + 13]
-            token = (data[12:16], sport, dport, (ack - 1) & 0xFFFFFFFF)
-            if flags & RST:
-                self._answer(token, _REFUSED, now)
-            elif flags & (SYN | ACK) == SYN | ACK:
-                self._answer(token, _UP, now)
+            self._segment((data[12:16], sport, dport, (ack - 1) & 0xFFFFFFFF), flags, now)
 
     def _read6(self) -> None:
         now = self._loop.time()
@@ -316,12 +319,8 @@ class SynProber:
             if dport not in ports:  # IPv6 raw sockets get no BPF filter here
                 continue
             flags = data[13]
-            token = (socket.inet_pton(socket.AF_INET6, peer[0].split("%")[0]), sport, dport,
-                     (ack - 1) & 0xFFFFFFFF)
-            if flags & RST:
-                self._answer(token, _REFUSED, now)
-            elif flags & (SYN | ACK) == SYN | ACK:
-                self._answer(token, _UP, now)
+            source = socket.inet_pton(socket.AF_INET6, peer[0].split("%")[0])
+            self._segment((source, sport, dport, (ack - 1) & 0xFFFFFFFF), flags, now)
 
     def _read_icmp4(self) -> None:
         now = self._loop.time()
