@@ -198,6 +198,7 @@ class Poller:
         self.ds = ds
         self.actions = ActionHandler(ds.operational, driver)
         self.optimistic = optimistic
+        # Checks in flight at most: the tasks' and the sweep's connects each get this many.
         self.concurrency = concurrency or _default_concurrency()
         self._tasks: dict[Key, tuple[Probe, asyncio.Task]] = {}
         # Plain tcp checks run in the sweep, each other check in a task of its own.

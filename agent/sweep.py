@@ -26,6 +26,9 @@ Report = Callable[[Key, Result, float, float, float], None]
 
 # The timer's resolution: members due in the same slot are sent in one batch.
 SLOT = 0.002
+# Checks started in one round at most (about 25 ms of the loop): after a stall, when every
+# member is due at once, other work (SNMP, ssh, commits) gets its turns between rounds.
+BURST = 1000
 
 
 class Wheel:
@@ -97,6 +100,7 @@ class Sweep:
         self._timer: asyncio.TimerHandle | None = None
 
     def entries(self) -> dict[Key, Entry]:
+        """Each member's entry: the same object until its check changes."""
         return dict(self._entries)
 
     def add(self, key: Key, address: str, port: int, interval: float, timeout: float,
@@ -133,6 +137,7 @@ class Sweep:
             self._syn = None
 
     def _prober(self, half_open: bool) -> SynProber | ConnectProber:
+        """What runs the checks: SYNs if half-open and raw sockets allow, else connects."""
         if half_open and self._syn is None and not self.no_raw:
             try:
                 self._syn = SynProber(self._answered)
@@ -162,8 +167,8 @@ class Sweep:
         try:
             self._round()
         except Exception:
-            # A bug must not end every half-open check: say so and keep the timer going.
-            log.exception("half-open checks: a round of the sweep failed")
+            # A bug must not end every tcp check: say so and keep the timer going.
+            log.exception("tcp checks: a round of the sweep failed")
         nxt = min(self._due.next(), self._deadlines.next())
         if nxt != math.inf:
             self._arm(max(nxt, self._loop.time() + SLOT))
@@ -176,14 +181,19 @@ class Sweep:
             if entry.flight == token:
                 self._expired(entry, now)
         waiting, connect = self._waiting, self._connect
-        while waiting and connect.in_flight() < self.limit:
+        budget = BURST
+        while waiting and connect.in_flight() < self.limit and budget > 0:
             entry = waiting.popleft()
             entry.waiting = False
             if entry.alive and entry.flight is None:
                 self._send(entry, now)
+                budget -= 1
         wheel = self._due
         for entry, at in wheel.due(now):
             if not entry.alive or at != entry.due:
+                continue
+            if budget <= 0:
+                wheel.add(now + SLOT, (entry, at))  # its turn comes in the next round
                 continue
             if entry.flight is None and not entry.waiting:  # else this slot is skipped
                 if entry.prober is connect and (waiting or connect.in_flight() >= self.limit):
@@ -191,6 +201,7 @@ class Sweep:
                     waiting.append(entry)
                 else:
                     self._send(entry, now)
+                    budget -= 1
             at += entry.interval
             if at <= now:  # the loop was late by whole intervals: keep the phase
                 at += ((now - at) // entry.interval + 1) * entry.interval

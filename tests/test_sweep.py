@@ -8,6 +8,7 @@ half-open, connect and task checks; the fall-back without CAP_NET_RAW; the lbsh 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import secrets
 import socket
@@ -26,7 +27,7 @@ from test_poller import Listener, Rig, dead_port, document, pool, service, until
 
 from agent.checks import Result
 from agent.poller import Poller
-from agent.sweep import Sweep
+from agent.sweep import BURST, Sweep
 from datastore.store import Datastore
 from pfbridge.libnft import in_netns
 
@@ -189,6 +190,41 @@ def test_connects_beyond_the_limit_wait_their_turn(netns: str, tmp_path: Path):
             assert (st.status, st.error) == ("DOWN", "timeout after 0.3 s") and st.checks >= 2
         st = rig.op.member("p", LISTENS)
         assert st.status == "UP" and st.checks >= 2
+
+    in_thread(netns, body)
+
+
+def test_after_a_stall_the_overdue_checks_go_out_in_rounds(netns: str):
+    """3,000 members all due at once (as after the loop stalled): no round starts more than
+    BURST checks, so the loop gets its other work done in between, and every member is
+    checked."""
+
+    async def body() -> None:
+        loop = asyncio.get_running_loop()
+        listener = socket.socket()
+        listener.bind(("0.0.0.0", 0))  # in our namespace: every address of its 127/8
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        ended: list[float] = []
+        results: set[Result] = set()
+
+        def report(key, result, started, end, timeout) -> None:
+            ended.append(end)
+            results.add(result)
+
+        sweep = Sweep(report, 16)
+        try:
+            now = loop.time()
+            for i in range(3000):
+                address = f"127.0.{i // 250}.{1 + i % 250}"
+                sweep.add(("p", address), address, port, 60.0, 5.0, now, True)
+            assert await until(lambda: len(ended) == 3000, 20)
+        finally:
+            sweep.close()
+            listener.close()
+        assert results == {Result(True, "ok")}
+        rounds = collections.Counter(ended)  # the answers of one round share their time
+        assert max(rounds.values()) <= BURST and len(rounds) >= 3000 // BURST
 
     in_thread(netns, body)
 
