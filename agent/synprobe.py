@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import errno
+import functools
+import logging
 import os
 import random
 import socket
@@ -17,6 +19,8 @@ from typing import Any
 
 from agent.checks import Result
 from pfbridge.driver import CHECK_MARK
+
+log = logging.getLogger("reflex.poller")
 
 SYN, RST, ACK = 0x02, 0x04, 0x10
 # linux/asm-generic/socket.h: the socket module exports neither
@@ -121,12 +125,19 @@ def _reserve(count: int) -> list[socket.socket]:
     return held
 
 
+@functools.cache  # said once a run
+def _say_unmarked() -> None:
+    log.info("tcp checks go unmarked (no CAP_NET_ADMIN): their conntrack entries keep the "
+             "kernel's timeouts")
+
+
 def mark(sock: socket.socket) -> bool:
     """Give the socket the checks' mark (their conntrack timeouts); False without
     CAP_NET_ADMIN, when the kernel's own timeouts apply."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, CHECK_MARK)
     except PermissionError:
+        _say_unmarked()
         return False
     return True
 
