@@ -74,15 +74,17 @@ def _attach(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> No
 
 
 # classic BPF opcodes
-_LDX_MSH, _LD_H_IND, _LD_B_IND = 0xB1, 0x48, 0x50
+_LDX_MSH, _LDX_IMM, _LD_H_IND, _LD_B_IND = 0xB1, 0x01, 0x48, 0x50
 _JEQ, _JSET, _RET = 0x15, 0x45, 0x06
 
 
-def _tcp_filter(ports: list[int]) -> list[tuple[int, int, int, int]]:
+def _tcp_filter(ports: list[int], ip_header: bool) -> list[tuple[int, int, int, int]]:
     """Pass only resets and SYN-ACKs to one of our ports: the raw socket sees every TCP
-    segment the host receives, and copying the daemon's ssh traffic to it would be waste."""
+    segment the host receives, and copying the daemon's ssh traffic to it would be waste.
+    An IPv4 raw socket's packets start with the IP header, an IPv6 one's with TCP's."""
     n = len(ports)
-    program = [(_LDX_MSH, 0, 0, 0), (_LD_H_IND, 0, 0, 2)]
+    skip = (_LDX_MSH, 0, 0, 0) if ip_header else (_LDX_IMM, 0, 0, 0)
+    program = [skip, (_LD_H_IND, 0, 0, 2)]
     for i, port in enumerate(ports):
         program.append((_JEQ, n - i, 0, port))  # to the flags test after the last port test
     program += [
@@ -203,7 +205,7 @@ class SynProber:
             self.ports = [sock.getsockname()[1] for sock in self._ports]
             self._tcp4 = tcp4 = self._open("tcp4", socket.AF_INET, socket.IPPROTO_TCP,
                                            self._read4)
-            _attach(tcp4, _tcp_filter(self.ports))
+            _attach(tcp4, _tcp_filter(self.ports, ip_header=True))
             icmp4 = self._open("icmp4", socket.AF_INET, socket.IPPROTO_ICMP, self._read_icmp4)
             _attach(icmp4, _ICMP_FILTER)
             # What queued before the filters were attached may be anything: let it go.
@@ -233,6 +235,8 @@ class SynProber:
         if sock is None:
             sock = self._open("tcp6", socket.AF_INET6, socket.IPPROTO_TCP, self._read6)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, 16)
+            _attach(sock, _tcp_filter(self.ports, ip_header=False))
+            self._drop_queued(sock)
             icmp6 = self._open("icmp6", socket.AF_INET6, socket.IPPROTO_ICMPV6,
                                self._read_icmp6)
             # One bit a type, set means blocked: let only destination unreachable (1) pass.
@@ -317,7 +321,6 @@ class SynProber:
     def _read6(self) -> None:
         now = self._loop.time()
         sock = self._socks["tcp6"]
-        ports = self.ports
         unpack = _PORTS_SEQ_ACK.unpack_from
         for _ in range(65536):
             try:
@@ -327,8 +330,6 @@ class SynProber:
             if len(data) < 14:
                 continue
             sport, dport, _, ack = unpack(data)
-            if dport not in ports:  # IPv6 raw sockets get no BPF filter here
-                continue
             flags = data[13]
             source = socket.inet_pton(socket.AF_INET6, peer[0].split("%")[0])
             self._segment((source, sport, dport, (ack - 1) & 0xFFFFFFFF), flags, now)
