@@ -232,7 +232,9 @@ class SynProber:
 
     def _ipv6(self) -> socket.socket:
         sock = self._socks.get("tcp6")
-        if sock is None:
+        if sock is not None:
+            return sock
+        try:
             sock = self._open("tcp6", socket.AF_INET6, socket.IPPROTO_TCP, self._read6)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, 16)
             _attach(sock, _tcp_filter(self.ports, ip_header=False))
@@ -242,6 +244,14 @@ class SynProber:
             # One bit a type, set means blocked: let only destination unreachable (1) pass.
             icmp6.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER,
                              struct.pack("=8I", 0xFFFFFFFD, *[0xFFFFFFFF] * 7))
+        except BaseException:
+            # Half made is unusable: the next IPv6 check tries again from nothing.
+            for name in ("tcp6", "icmp6"):
+                made = self._socks.pop(name, None)
+                if made is not None:
+                    self._loop.remove_reader(made.fileno())
+                    made.close()
+            raise
         return sock
 
     def close(self) -> None:
