@@ -2,8 +2,9 @@
 connect (agent/connectprobe.py), against real listeners: every verdict (up, refused, timed out
 behind an nftables drop, ICMP unreachable from an nftables reject, no route; IPv4 and IPv6);
 half-open checks never seen by the application and leaving no half-open connection; the
-connect limit; forged answers; the retry after our source address changed; re-planning between
-half-open, connect and task checks; the fall-back without CAP_NET_RAW; the lbsh statement."""
+connect limit; the rounds after a stall; forged answers; the retry after our source address
+changed; re-planning between half-open, connect and task checks; the fall-back without
+CAP_NET_RAW; the lbsh statement."""
 
 from __future__ import annotations
 
