@@ -11,24 +11,18 @@ import itertools
 import os
 import select
 import socket
-import struct
 from collections.abc import Callable
 from typing import Any
 
 from agent.checks import Result
-from agent.synprobe import Route, mark
+from agent.checks.tcp import LINGER_RESET
+from agent.synprobe import Route, mark, strerror
 
 Token = tuple[int, int]  # descriptor, serial (a descriptor number is soon used again)
 Done = Callable[[Any, Token, Result, float], None]
 
-_LINGER_RESET = struct.pack("ii", 1, 0)
 _UP = Result(True, "ok")
 _STARTED = (0, errno.EINPROGRESS)
-
-
-def _failed(code: int) -> Result:
-    text = os.strerror(code)
-    return Result(False, text[0].lower() + text[1:])
 
 
 class ConnectProber:
@@ -89,10 +83,11 @@ class ConnectProber:
                 try:
                     code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if not code:
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
                 finally:
                     sock.close()
-                self._done(owner, token, _failed(code) if code else _UP, now)
+                result = Result(False, strerror(OSError(code, os.strerror(code)))) if code else _UP
+                self._done(owner, token, result, now)
 
     def close(self) -> None:
         self._loop.remove_reader(self._epoll.fileno())

@@ -14,7 +14,7 @@ import os
 import random
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agent.checks import Result
@@ -188,6 +188,16 @@ class Route:
         return True
 
 
+def _queued(receive: Callable[[int], Any], size: int) -> Iterator[Any]:
+    """What receive(size) returns until the socket has nothing queued (bounded, so that a
+    flood cannot hold the event loop for ever)."""
+    for _ in range(65536):
+        try:
+            yield receive(size)
+        except (BlockingIOError, InterruptedError):
+            return
+
+
 class SynProber:
     """Raw sockets that send the probes' SYNs and match what comes back to the probes in
     flight; done(owner, token, result, loop time) reports each answer."""
@@ -224,11 +234,8 @@ class SynProber:
 
     @staticmethod
     def _drop_queued(sock: socket.socket) -> None:
-        for _ in range(100_000):
-            try:
-                sock.recv(1)
-            except OSError:
-                return
+        for _ in _queued(sock.recv, 1):
+            pass
 
     def _ipv6(self) -> socket.socket:
         sock = self._socks.get("tcp6")
@@ -314,13 +321,9 @@ class SynProber:
 
     def _read4(self) -> None:
         now = self._loop.time()
-        sock = self._socks["tcp4"]
+        received = _queued(self._socks["tcp4"].recv, 128)
         unpack = _PORTS_SEQ_ACK.unpack_from
-        for _ in range(65536):
-            try:
-                data = sock.recv(128)
-            except (BlockingIOError, InterruptedError):
-                return
+        for data in received:
             ihl = (data[0] & 15) << 2
             if len(data) < ihl + 14:
                 continue
@@ -330,13 +333,9 @@ class SynProber:
 
     def _read6(self) -> None:
         now = self._loop.time()
-        sock = self._socks["tcp6"]
+        received = _queued(self._socks["tcp6"].recvfrom, 128)
         unpack = _PORTS_SEQ_ACK.unpack_from
-        for _ in range(65536):
-            try:
-                data, peer = sock.recvfrom(128)
-            except (BlockingIOError, InterruptedError):
-                return
+        for data, peer in received:
             if len(data) < 14:
                 continue
             sport, dport, _, ack = unpack(data)
@@ -346,12 +345,8 @@ class SynProber:
 
     def _read_icmp4(self) -> None:
         now = self._loop.time()
-        sock = self._socks["icmp4"]
-        for _ in range(65536):
-            try:
-                data = sock.recv(256)
-            except (BlockingIOError, InterruptedError):
-                return
+        received = _queued(self._socks["icmp4"].recv, 256)
+        for data in received:
             ihl = (data[0] & 15) << 2
             inner = ihl + 8  # the offending packet's IP header, then 8 bytes of TCP
             if len(data) < inner + 20 or data[inner + 9] != socket.IPPROTO_TCP:
@@ -367,12 +362,8 @@ class SynProber:
 
     def _read_icmp6(self) -> None:
         now = self._loop.time()
-        sock = self._socks["icmp6"]
-        for _ in range(65536):
-            try:
-                data = sock.recv(256)
-            except (BlockingIOError, InterruptedError):
-                return
+        received = _queued(self._socks["icmp6"].recv, 256)
+        for data in received:
             # type, code, checksum, unused; then the offending IPv6 header and its TCP
             if len(data) < 8 + 40 + 8 or data[0] != 1 or data[8 + 6] != socket.IPPROTO_TCP:
                 continue

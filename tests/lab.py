@@ -24,6 +24,7 @@ address between connections (`client_address(i)`): a backend drops SYNs that reu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import secrets
@@ -31,8 +32,11 @@ import selectors
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -106,6 +110,27 @@ def run(*args: str, ns: str | None = None, check: bool = True) -> subprocess.Com
         raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.strip()}")
     return proc
 
+
+
+def loop_in_netns(ns: str | None, body: Callable[[], Coroutine[Any, Any, None]],
+                  limit: float = 60) -> None:
+    """Run body on an event loop in a thread that lives in namespace ns (its sockets are
+    made there, as reflexd's would be); its exception is raised here."""
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            with in_netns(ns):
+                asyncio.run(asyncio.wait_for(body(), limit))
+        except BaseException as exc:  # handed to the test thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=main, name="netns-loop")
+    thread.start()
+    thread.join(limit + 30)
+    assert not thread.is_alive(), "the event loop in the namespace did not end"
+    if failure:
+        raise failure[0]
 
 @dataclass
 class Backend:

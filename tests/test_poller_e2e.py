@@ -11,20 +11,19 @@ import contextlib
 import itertools
 import re
 import subprocess
-import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lab import Lab, run
+from lab import Lab, loop_in_netns, run
 from lxml import etree
 
 from agent.poller import Poller
 from datastore import NS
 from datastore.store import Datastore
-from pfbridge.libnft import Nft, in_netns
+from pfbridge.libnft import Nft
 from pfbridge.nft import NftDriver
 
 PORT = 9090  # the servers this test starts and kills, beside the lab's own on 8080
@@ -35,26 +34,6 @@ _sources = itertools.count()
 def source() -> str:
     """A client address no other connection of this module used (TCP PAWS, issue 3)."""
     return Lab.client_address(next(_sources))
-
-
-def in_device(lab: Lab, body: Callable[[], Awaitable[None]], limit: float = 120) -> None:
-    """Run body on an event loop in a thread that lives in the device namespace, as reflexd
-    would: the checks' sockets are made there."""
-    failure: list[BaseException] = []
-
-    def main() -> None:
-        try:
-            with in_netns(lab.device):
-                asyncio.run(asyncio.wait_for(body(), limit))
-        except BaseException as exc:  # handed to the test thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=main, name="device-loop")
-    thread.start()
-    thread.join(limit + 10)
-    assert not thread.is_alive(), "device loop did not end"
-    if failure:
-        raise failure[0]
 
 
 def check_flows(lab: Lab) -> list[tuple[str, int]]:
@@ -172,7 +151,7 @@ def test_killed_backend_leaves_the_set_and_returns_after_rise(lab: Lab, tmp_path
         assert checks - failures == RISE  # back after exactly rise good checks in a row
 
     try:
-        in_device(lab, body)
+        loop_in_netns(lab.device, body, 120)
     finally:
         for proc in servers.values():
             proc.terminate()

@@ -17,12 +17,11 @@ import struct
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from lab import loop_in_netns
 from lbsh_support import FIG7, Shell, xp
 from test_poller import Listener, Rig, dead_port, document, pool, service, until
 
@@ -30,32 +29,13 @@ from agent.checks import Result
 from agent.poller import Poller
 from agent.sweep import BURST, Sweep
 from datastore.store import Datastore
-from pfbridge.libnft import in_netns
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets and namespaces need root")
 
 HALF = {"interval": 200, "timeout": 150, "rise": 1, "fall": 1, "tcp/half-open": "true"}
+CONNECT = {k: v for k, v in HALF.items() if k != "tcp/half-open"}
 PORT = 7001
-
-
-def in_thread(netns: str | None, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run body on an event loop in a thread inside netns: its sockets are made there."""
-    failure: list[BaseException] = []
-
-    def main() -> None:
-        try:
-            with in_netns(netns):
-                asyncio.run(asyncio.wait_for(body(), 60))
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=main)
-    thread.start()
-    thread.join(90)
-    assert not thread.is_alive(), "the test's event loop did not end"
-    if failure:
-        raise failure[0]
 
 
 def sh(*args: str, stdin: str | None = None) -> str:
@@ -110,7 +90,7 @@ CONNECT_WORDS6 = {"communication administratively prohibited": "timeout after 0.
 def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path, half_open: bool):
     """One poller, one member for each way a SYN can end, IPv4 and IPv6; both kinds of
     check run in the sweep."""
-    check = HALF if half_open else {k: v for k, v in HALF.items() if k != "tcp/half-open"}
+    check = HALF if half_open else CONNECT
 
     async def body() -> None:
         rig = Rig(tmp_path)
@@ -155,7 +135,7 @@ def test_every_verdict_in_a_namespace(netns: str, tmp_path: Path, half_open: boo
         # Half-open: the applications never saw a connection; connect: they did.
         assert (up4.accepted > 0, up6.accepted > 0) == (not half_open, not half_open)
 
-    in_thread(netns, body)
+    loop_in_netns(netns, body)
     # Our kernel reset every SYN-ACK: no half-open connection waits on the listeners.
     assert sh("ip", "netns", "exec", netns, "ss", "-Htn", "state", "syn-recv") == ""
 
@@ -192,7 +172,7 @@ def test_connects_beyond_the_limit_wait_their_turn(netns: str, tmp_path: Path):
         st = rig.op.member("p", LISTENS)
         assert st.status == "UP" and st.checks >= 2
 
-    in_thread(netns, body)
+    loop_in_netns(netns, body)
 
 
 def test_after_a_stall_the_overdue_checks_go_out_in_rounds(netns: str):
@@ -227,7 +207,7 @@ def test_after_a_stall_the_overdue_checks_go_out_in_rounds(netns: str):
         rounds = collections.Counter(ended)  # the answers of one round share their time
         assert max(rounds.values()) <= BURST and len(rounds) >= 3000 // BURST
 
-    in_thread(netns, body)
+    loop_in_netns(netns, body)
 
 
 def forged(source: str, sport: int, dport: int, ack: int, truncate: bool = False) -> bytes:
@@ -268,7 +248,7 @@ def test_forged_and_truncated_answers_change_nothing(netns: str, tmp_path: Path)
             raw.close()
             await poller.stop()
 
-    in_thread(netns, body)
+    loop_in_netns(netns, body)
 
 
 def test_member_leaves_and_returns_with_its_listener(rig: Rig):
@@ -302,7 +282,6 @@ def test_replan_moves_members_between_half_open_connect_and_tasks(rig: Rig):
         listener = await Listener("127.0.0.42", answers=[]).start()
         members = [("127.0.0.42", listener.port), ("127.0.0.43", dead_port("127.0.0.43"))]
         keys = {("pa", "127.0.0.42"), ("pa", "127.0.0.43")}
-        connect = {k: v for k, v in HALF.items() if k != "tcp/half-open"}
         rig.commit(document([service("A", 1, HALF)], [pool("pa", "A", *members)]))
         poller = Poller(rig.ds, rig.driver)
         await poller.start()
@@ -311,11 +290,11 @@ def test_replan_moves_members_between_half_open_connect_and_tasks(rig: Rig):
             assert all(e.half_open for e in poller.checks().values())
             assert await until(lambda: rig.status("pa", "127.0.0.42") == "UP")
             assert listener.accepted == 0
-            rig.commit(document([service("A", 1, connect)], [pool("pa", "A", *members)]))
+            rig.commit(document([service("A", 1, CONNECT)], [pool("pa", "A", *members)]))
             assert poller.swept() == keys and poller.tasks() == {}
             assert not any(e.half_open for e in poller.checks().values())
             assert await until(lambda: listener.accepted >= 2)  # connects now
-            expect = {**connect, "tcp/send": "ping\\n", "tcp/expect": "OK"}
+            expect = {**CONNECT, "tcp/send": "ping\\n", "tcp/expect": "OK"}
             rig.commit(document([service("A", 1, expect)], [pool("pa", "A", *members)]))
             assert poller.swept() == set() and set(poller.tasks()) == keys
             rig.commit(document([service("A", 1, HALF)], [pool("pa", "A", members[0])]))

@@ -53,7 +53,8 @@ async def expect_reply(reader: asyncio.StreamReader, pattern: re.Pattern[str]) -
     raise CheckError(f"expected /{pattern.pattern}/, {got}")
 
 
-_LINGER_RESET = struct.pack("ii", 1, 0)
+# SO_LINGER on, zero seconds: close() sends a reset and leaves no TIME_WAIT.
+LINGER_RESET = struct.pack("ii", 1, 0)
 
 
 async def connect_only(target: Target) -> None:
@@ -64,7 +65,7 @@ async def connect_only(target: Target) -> None:
     try:
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, (target.address, target.port))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
     finally:
         sock.close()
 
